@@ -1,0 +1,93 @@
+package chatcore
+
+import (
+	"context"
+	"time"
+)
+
+// AttachmentKind is what the client declared it uploads.
+type AttachmentKind string
+
+const (
+	AttachImage AttachmentKind = "image"
+	AttachVoice AttachmentKind = "voice"
+	AttachVideo AttachmentKind = "video"
+	AttachFile  AttachmentKind = "file"
+)
+
+// AttachmentStatus is where an attachment is in its life.
+type AttachmentStatus string
+
+const (
+	StatusPending    AttachmentStatus = "pending"    // URL handed out, bytes not confirmed
+	StatusProcessing AttachmentStatus = "processing" // verified, workers are on it
+	StatusReady      AttachmentStatus = "ready"      // derived files recorded
+	StatusFailed     AttachmentStatus = "failed"     // processing gave up; see Error
+)
+
+// Variant names.
+const (
+	VariantOriginal  = "original"
+	VariantPreview   = "preview"
+	VariantThumbnail = "thumbnail"
+	VariantAudio     = "audio"
+	VariantPoster    = "poster"
+)
+
+// Variant is one stored file of an attachment.
+type Variant struct {
+	Key         string `json:"-"` // object key; never shown to clients
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Width       int    `json:"width,omitempty"`
+	Height      int    `json:"height,omitempty"`
+}
+
+// Attachment is an uploaded file and what workers derived from it.
+type Attachment struct {
+	ID          string             `json:"id"`
+	UploaderID  string             `json:"uploader_id"`
+	Kind        AttachmentKind     `json:"kind"`
+	Status      AttachmentStatus   `json:"status"`
+	ContentType string             `json:"content_type"`
+	Size        int64              `json:"size"`
+	Filename    string             `json:"filename"`
+	Width       int                `json:"width,omitempty"`
+	Height      int                `json:"height,omitempty"`
+	DurationMS  int64              `json:"duration_ms,omitempty"`
+	Blurhash    string             `json:"blurhash,omitempty"`
+	Waveform    []int              `json:"waveform,omitempty"`
+	Variants    map[string]Variant `json:"variants,omitempty"`
+	Error       string             `json:"error,omitempty"` // reason code when failed
+
+	ObjectKey      string    `json:"-"` // key of the original
+	ConversationID string    `json:"conversation_id,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	ExpiresAt      time.Time `json:"-"` // pending uploads are removed after this
+}
+
+// AttachmentStore persists attachments.
+type AttachmentStore interface {
+	// CreateAttachment inserts a (status pending; all fields set by caller).
+	CreateAttachment(ctx context.Context, a *Attachment) error
+	// AttachmentByID returns ENotFound if none.
+	AttachmentByID(ctx context.Context, id string) (*Attachment, error)
+	// UpdateAttachment writes every mutable field of a (status, content type,
+	// size, metadata, variants, error, updated_at) in one statement.
+	UpdateAttachment(ctx context.Context, a *Attachment) error
+	// CanAccessAttachment reports whether userID uploaded the attachment or
+	// is a member of a conversation with a message that carries it.
+	CanAccessAttachment(ctx context.Context, id, userID string) (bool, error)
+	// AttachmentConversationIDs returns the conversations with messages that carry it.
+	AttachmentConversationIDs(ctx context.Context, id string) ([]string, error)
+	// ListAttachments returns up to limit attachments in status whose
+	// updated_at is before `before`, oldest first (expired pending uploads,
+	// processing ones that look stuck).
+	ListAttachments(ctx context.Context, status AttachmentStatus, before time.Time, limit int) ([]*Attachment, error)
+	// DeleteAttachment removes a pending attachment row. ENotFound if none.
+	DeleteAttachment(ctx context.Context, id string) error
+	// UploadedBytesSince sums the declared sizes of userID's attachments
+	// created at or after since (the daily quota).
+	UploadedBytesSince(ctx context.Context, userID string, since time.Time) (int64, error)
+}

@@ -1,0 +1,56 @@
+package chatcore
+
+import (
+	"context"
+	"time"
+)
+
+// Body limits.
+const (
+	MaxBodyBytes     = 16 << 10
+	MaxClientIDBytes = 64
+	MaxAttachments   = 10
+	MaxPageSize      = 200
+	DefaultPageSize  = 50
+)
+
+// Message is one stored message. Seq is assigned by the server, gapless per
+// conversation, starting at 1.
+type Message struct {
+	ID             string        `json:"id"`
+	ConversationID string        `json:"conversation_id"`
+	Seq            int64         `json:"seq"`
+	ClientID       string        `json:"client_id"`
+	SenderID       string        `json:"sender_id"`
+	Body           string        `json:"body"`
+	ReplyToSeq     int64         `json:"reply_to_seq,omitempty"`
+	Attachments    []*Attachment `json:"attachments"`
+	CreatedAt      time.Time     `json:"created_at"`
+}
+
+// MessageQuery selects a page of a conversation's history. With Before > 0
+// it pages backwards (seq < Before, newest first); with After >= 0 and
+// Forward set it catches up (seq > After, oldest first). Neither: the newest
+// page, newest first.
+type MessageQuery struct {
+	Before  int64
+	After   int64
+	Forward bool
+	Limit   int
+}
+
+// MessageStore persists messages.
+type MessageStore interface {
+	// AppendMessage stores m: it assigns m.Seq (last_seq+1 of the
+	// conversation, in the same transaction that inserts the row) and
+	// updates the conversation's last activity. m.ID, ConversationID,
+	// SenderID, ClientID, Body, ReplyToSeq and CreatedAt are set by the caller.
+	// If the sender already sent a message with the same ClientID in this
+	// conversation, the stored original is returned with created=false and
+	// nothing changes. attachmentIDs are linked to the message in the same
+	// transaction; each must belong to the sender and be completed
+	// (processing, ready or failed), else EInvalid and nothing is stored.
+	AppendMessage(ctx context.Context, m *Message, attachmentIDs []string) (msg *Message, created bool, err error)
+	// ListMessages returns a page of history with attachments.
+	ListMessages(ctx context.Context, conversationID string, q MessageQuery) ([]*Message, error)
+}

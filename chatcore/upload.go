@@ -1,0 +1,63 @@
+package chatcore
+
+import (
+	"context"
+	"time"
+)
+
+// UploadRequest is what a client declares before uploading.
+type UploadRequest struct {
+	Kind           AttachmentKind `json:"kind"`
+	ContentType    string         `json:"content_type"`
+	Size           int64          `json:"size"`
+	Filename       string         `json:"filename"`
+	ConversationID string         `json:"conversation_id,omitempty"`
+}
+
+// UploadTicket tells the client how to send the bytes straight to storage.
+type UploadTicket struct {
+	Upload    *Attachment       `json:"upload"`
+	Method    string            `json:"method"` // "POST" (form with Fields) or "PUT" (with Headers)
+	URL       string            `json:"url"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	Headers   map[string]string `json:"headers,omitempty"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// UploadService is the media upload flow the HTTP API exposes. Implemented
+// by package upload. Errors: EInvalid, EUnsupported, ETooLarge,
+// ERateLimited (with RetryAfter), ENotFound, EUnprocessable.
+type UploadService interface {
+	CreateUpload(ctx context.Context, userID string, req UploadRequest) (*UploadTicket, error)
+	// CompleteUpload verifies the stored object and hands it to workers; a
+	// repeated call returns the same attachment.
+	CompleteUpload(ctx context.Context, userID, uploadID string) (*Attachment, error)
+	// Attachment returns metadata; ENotFound unless userID may see it.
+	Attachment(ctx context.Context, userID, id string) (*Attachment, error)
+	// DownloadURL returns a short-lived presigned GET for a variant;
+	// ENotFound unless userID may see it and the variant exists.
+	DownloadURL(ctx context.Context, userID, id, variant string) (string, error)
+}
+
+// Job is a media processing task as admins see it.
+type Job struct {
+	Queue        string    `json:"queue"`
+	TaskID       string    `json:"task_id"`
+	AttachmentID string    `json:"attachment_id"`
+	Kind         string    `json:"kind"`
+	State        string    `json:"state"`
+	Error        string    `json:"error,omitempty"`
+	FailedAt     time.Time `json:"failed_at,omitzero"`
+	Retried      int       `json:"retried"`
+	MaxRetry     int       `json:"max_retry"`
+}
+
+// JobService lets admins see and requeue media jobs. Implemented by package
+// workers. Errors: EInvalid (unknown queue or state), ENotFound.
+type JobService interface {
+	ListJobs(ctx context.Context, queue, state string, limit int) ([]Job, error)
+	RequeueJob(ctx context.Context, queue, taskID string) error
+	// RequeueAll requeues every task in state ("archived" or "retry") of
+	// queue ("" = all queues) and returns how many.
+	RequeueAll(ctx context.Context, queue, state string) (int, error)
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# deps.sh installs what building and testing Parley needs on a Debian machine:
+# ffmpeg/ffprobe, libopus + libopusfile (cgo, via pkg-config), libturbojpeg,
+# heif-convert/heif-enc, exiftool and opusinfo (test corpus and checks), and
+# the versitygw S3 server (go install). It installs only what is missing, and
+# fails with a clear message when it cannot (not root, no apt-get).
+set -euo pipefail
+
+VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
+
+need_pkgs=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pc() { pkg-config --exists "$1" 2>/dev/null; }
+
+have_cmd pkg-config || need_pkgs+=(pkg-config)
+have_cmd ffmpeg || need_pkgs+=(ffmpeg)
+have_cmd ffprobe || need_pkgs+=(ffmpeg)
+have_cmd heif-convert || need_pkgs+=(libheif-examples)
+have_cmd exiftool || need_pkgs+=(libimage-exiftool-perl)
+have_cmd opusinfo || need_pkgs+=(opus-tools)
+have_cmd gcc || need_pkgs+=(gcc)
+if have_cmd pkg-config; then
+	have_pc opus || need_pkgs+=(libopus-dev)
+	have_pc opusfile || need_pkgs+=(libopusfile-dev)
+	have_pc libturbojpeg || need_pkgs+=(libturbojpeg0-dev)
+else
+	need_pkgs+=(libopus-dev libopusfile-dev libturbojpeg0-dev)
+fi
+
+if ((${#need_pkgs[@]})); then
+	# shellcheck disable=SC2207
+	need_pkgs=($(printf '%s\n' "${need_pkgs[@]}" | sort -u))
+	echo "deps: installing Debian packages: ${need_pkgs[*]}" >&2
+	if ! have_cmd apt-get; then
+		echo "deps: apt-get not found; install these packages by hand: ${need_pkgs[*]}" >&2
+		exit 1
+	fi
+	SUDO=""
+	if [ "$(id -u)" != 0 ]; then
+		if have_cmd sudo; then SUDO="sudo"; else
+			echo "deps: not root and no sudo; run as root or install: ${need_pkgs[*]}" >&2
+			exit 1
+		fi
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq >&2
+	$SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2
+fi
+
+GOBIN="$(go env GOPATH)/bin"
+if ! [ -x "$GOBIN/versitygw" ] && ! have_cmd versitygw; then
+	echo "deps: go install versitygw@${VERSITYGW_VERSION} (about a minute)" >&2
+	go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}"
+fi
