@@ -12,6 +12,8 @@ import (
 type Event struct {
 	Recipients []string        `json:"r"`
 	Frame      json.RawMessage `json:"f"`
+	// PublishedAt (unix nanoseconds) lets receivers measure fan-out latency.
+	PublishedAt int64 `json:"t,omitempty"`
 }
 
 // Bus carries events between all chat nodes and workers. Adapter: chatcore/redis.
