@@ -43,8 +43,13 @@ if ((${#need_pkgs[@]})); then
 		fi
 	fi
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -qq >&2
-	$SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2
+	log="$(mktemp -t parley-apt.XXXXXX)"
+	if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"; } >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		echo "deps: apt-get failed (log: $log)" >&2
+		exit 1
+	fi
+	rm -f "$log"
 fi
 
 GOBIN="$(go env GOPATH)/bin"
