@@ -1,0 +1,212 @@
+package chatcore
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Conversation limits.
+const (
+	MaxTitleRunes            = 128
+	DefaultConversationsPage = 50
+	MaxConversationsPage     = 200
+)
+
+// CreateConversation starts a conversation between the caller and
+// memberIDs (the caller may be listed or not). One other member makes a
+// direct conversation, idempotent per pair (created=false when it exists;
+// a title is ignored); more make a group of at most MaxGroupMembers,
+// caller included. Errors: EInvalid (no other member, bad title, unknown
+// user), ETooLarge (too many members).
+func (s *Service) CreateConversation(ctx context.Context, callerID string, memberIDs []string, title string) (*Conversation, bool, error) {
+	others := uniqueOthers(memberIDs, callerID)
+	if len(others) == 0 {
+		return nil, false, Errorf(EInvalid, "member_ids must name at least one other user")
+	}
+	if len(others)+1 > MaxGroupMembers {
+		return nil, false, Errorf(ETooLarge, "a group has at most %d members", MaxGroupMembers)
+	}
+	title, err := normalizeTitle(title)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := s.checkUsersExist(ctx, others, "create conversation"); err != nil {
+		return nil, false, err
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, false, s.internal(ctx, "create conversation", err)
+	}
+	now := s.clock.Now().UTC()
+	c := &Conversation{ID: id, CreatedBy: callerID, CreatedAt: now, LastActivityAt: now}
+
+	created := true
+	if len(others) == 1 {
+		c.Kind = KindDirect
+		got, ok, err := s.store.FindOrCreateDirect(ctx, c, callerID, others[0])
+		if err != nil {
+			return nil, false, s.internal(ctx, "create conversation", err)
+		}
+		c, created = got, ok
+	} else {
+		c.Kind = KindGroup
+		c.Title = title
+		if err := s.store.CreateConversation(ctx, c, append([]string{callerID}, others...)); err != nil {
+			switch ErrorCode(err) {
+			case ETooLarge, EInvalid, ENotFound:
+				return nil, false, Errorf(EInvalid, "%s", ErrorMessage(err))
+			}
+			return nil, false, s.internal(ctx, "create conversation", err)
+		}
+	}
+	// Read back as the caller sees it: members, last message, unread count.
+	conv, err := s.store.ConversationForUser(ctx, c.ID, callerID)
+	if err != nil {
+		return nil, false, s.internal(ctx, "create conversation", err, slog.String("conversation_id", c.ID))
+	}
+	return conv, created, nil
+}
+
+// Conversation returns a conversation as the caller sees it.
+// Errors: ENotFound if it does not exist or the caller is not a member.
+func (s *Service) Conversation(ctx context.Context, callerID, id string) (*Conversation, error) {
+	conv, err := s.store.ConversationForUser(ctx, id, callerID)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil, Errorf(ENotFound, "conversation not found")
+		}
+		return nil, s.internal(ctx, "get conversation", err, slog.String("conversation_id", id))
+	}
+	return conv, nil
+}
+
+// Conversations lists the caller's conversations, newest activity first;
+// before (if non-zero) pages past the last one seen. Limit 0 means
+// DefaultConversationsPage; larger than MaxConversationsPage is cut to it.
+// Errors: EInvalid.
+func (s *Service) Conversations(ctx context.Context, callerID string, before time.Time, limit int) ([]*Conversation, error) {
+	if limit < 0 {
+		return nil, Errorf(EInvalid, "limit must not be negative")
+	}
+	if limit == 0 {
+		limit = DefaultConversationsPage
+	}
+	limit = min(limit, MaxConversationsPage)
+	convs, err := s.store.ListConversations(ctx, callerID, before, limit)
+	if err != nil {
+		return nil, s.internal(ctx, "list conversations", err, slog.String("user_id", callerID))
+	}
+	if convs == nil {
+		convs = []*Conversation{}
+	}
+	return convs, nil
+}
+
+// AddMembers adds users to a group; any member may add. Users already in
+// it are ignored. Errors: ENotFound (no such conversation or caller not a
+// member), EForbidden (direct conversation), EInvalid (unknown user, empty
+// list), ETooLarge (past MaxGroupMembers).
+func (s *Service) AddMembers(ctx context.Context, callerID, convID string, userIDs []string) (*Conversation, error) {
+	add := uniqueOthers(userIDs, callerID)
+	if len(add) == 0 {
+		return nil, Errorf(EInvalid, "user_ids must name at least one other user")
+	}
+	if len(add) >= MaxGroupMembers {
+		return nil, Errorf(ETooLarge, "a group has at most %d members", MaxGroupMembers)
+	}
+	conv, err := s.Conversation(ctx, callerID, convID)
+	if err != nil {
+		return nil, err
+	}
+	if conv.Kind != KindGroup {
+		return nil, Errorf(EForbidden, "members of a direct conversation cannot change")
+	}
+	if err := s.checkUsersExist(ctx, add, "add members"); err != nil {
+		return nil, err
+	}
+	if err := s.store.AddMembers(ctx, convID, add, s.clock.Now().UTC()); err != nil {
+		switch ErrorCode(err) {
+		case ETooLarge:
+			return nil, Errorf(ETooLarge, "a group has at most %d members", MaxGroupMembers)
+		case ENotFound:
+			return nil, Errorf(EInvalid, "%s", ErrorMessage(err))
+		}
+		return nil, s.internal(ctx, "add members", err, slog.String("conversation_id", convID))
+	}
+	return s.Conversation(ctx, callerID, convID)
+}
+
+// RemoveMember removes userID from a group: members may leave (userID ==
+// callerID) and the creator may remove others. Errors: ENotFound (no such
+// conversation, caller or user not a member), EForbidden (direct
+// conversation, or removing someone else without being the creator).
+func (s *Service) RemoveMember(ctx context.Context, callerID, convID, userID string) error {
+	conv, err := s.Conversation(ctx, callerID, convID)
+	if err != nil {
+		return err
+	}
+	if conv.Kind != KindGroup {
+		return Errorf(EForbidden, "members of a direct conversation cannot change")
+	}
+	if userID != callerID && conv.CreatedBy != callerID {
+		return Errorf(EForbidden, "only the creator may remove other members")
+	}
+	if err := s.store.RemoveMember(ctx, convID, userID); err != nil {
+		if ErrorCode(err) == ENotFound {
+			return Errorf(ENotFound, "not a member of this conversation")
+		}
+		return s.internal(ctx, "remove member", err, slog.String("conversation_id", convID))
+	}
+	s.typing.stop(convID, userID)
+	return nil
+}
+
+// checkUsersExist returns EInvalid naming the first unknown user.
+func (s *Service) checkUsersExist(ctx context.Context, ids []string, op string) error {
+	for _, id := range ids {
+		if _, err := s.store.UserByID(ctx, id); err != nil {
+			if ErrorCode(err) == ENotFound {
+				return Errorf(EInvalid, "unknown user %q", id)
+			}
+			return s.internal(ctx, op, err)
+		}
+	}
+	return nil
+}
+
+// uniqueOthers returns ids without duplicates, empty strings and self, in order.
+func uniqueOthers(ids []string, self string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id == "" || id == self {
+			continue
+		}
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		out = append(out, id)
+	}
+	return out
+}
+
+func normalizeTitle(t string) (string, error) {
+	t = strings.TrimSpace(t)
+	if !utf8.ValidString(t) {
+		return "", Errorf(EInvalid, "title must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(t) > MaxTitleRunes {
+		return "", Errorf(EInvalid, "title must be at most %d characters", MaxTitleRunes)
+	}
+	for _, r := range t {
+		if unicode.IsControl(r) {
+			return "", Errorf(EInvalid, "title must not hold control characters")
+		}
+	}
+	return t, nil
+}

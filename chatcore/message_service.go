@@ -1,0 +1,243 @@
+package chatcore
+
+import (
+	"context"
+	"log/slog"
+	"unicode/utf8"
+)
+
+// SendRequest is a message as a client sends it.
+type SendRequest struct {
+	ConversationID string   `json:"conversation_id"`
+	ClientID       string   `json:"client_id"`
+	Body           string   `json:"body"`
+	ReplyToSeq     int64    `json:"reply_to_seq,omitempty"`
+	AttachmentIDs  []string `json:"attachment_ids,omitempty"`
+}
+
+// validate checks what can be checked without the store.
+func (r *SendRequest) validate() error {
+	switch {
+	case r.ConversationID == "":
+		return Errorf(EInvalid, "conversation_id is required")
+	case r.ClientID == "" || len(r.ClientID) > MaxClientIDBytes:
+		return Errorf(EInvalid, "client_id must be 1 to %d bytes", MaxClientIDBytes)
+	case !utf8.ValidString(r.ClientID):
+		return Errorf(EInvalid, "client_id must be valid UTF-8")
+	case len(r.Body) > MaxBodyBytes:
+		return Errorf(ETooLarge, "body must be at most %d bytes", MaxBodyBytes)
+	case !utf8.ValidString(r.Body):
+		return Errorf(EInvalid, "body must be valid UTF-8")
+	case r.Body == "" && len(r.AttachmentIDs) == 0:
+		return Errorf(EInvalid, "body must not be empty")
+	case len(r.AttachmentIDs) > MaxAttachments:
+		return Errorf(ETooLarge, "at most %d attachments per message", MaxAttachments)
+	case r.ReplyToSeq < 0:
+		return Errorf(EInvalid, "reply_to_seq must not be negative")
+	}
+	seen := make(map[string]struct{}, len(r.AttachmentIDs))
+	for _, id := range r.AttachmentIDs {
+		if id == "" {
+			return Errorf(EInvalid, "attachment id must not be empty")
+		}
+		if _, dup := seen[id]; dup {
+			return Errorf(EInvalid, "attachment %q listed twice", id)
+		}
+		seen[id] = struct{}{}
+	}
+	return nil
+}
+
+// Send stores a message and pushes it to every member (the sender too, for
+// their other devices), then wakes members with no live socket through the
+// Notifier (never the sender). The same sender, conversation and client_id
+// always yield the same message: a retry returns it with created=false and
+// pushes it again, since the first attempt may have died before its push.
+//
+// It costs two store round trips (members, then the append) and one bus
+// publish; the presence lookup and notifications run in the background.
+//
+// Errors: EInvalid (client_id 1–64 bytes; body valid UTF-8 and non-empty
+// unless it has attachments; reply_to_seq ≤ last seq; unusable
+// attachments), ETooLarge (body > MaxBodyBytes, > MaxAttachments),
+// EForbidden (not a member).
+func (s *Service) Send(ctx context.Context, callerID string, req SendRequest) (*Message, bool, error) {
+	if err := req.validate(); err != nil {
+		return nil, false, err
+	}
+	var members []string
+	if req.ReplyToSeq > 0 {
+		// One query gives both membership and the last seq to check against.
+		conv, err := s.store.ConversationForUser(ctx, req.ConversationID, callerID)
+		if err != nil {
+			if ErrorCode(err) == ENotFound {
+				return nil, false, Errorf(EForbidden, "not a member of this conversation")
+			}
+			return nil, false, s.internal(ctx, "send message", err, slog.String("conversation_id", req.ConversationID))
+		}
+		if req.ReplyToSeq > conv.LastSeq {
+			return nil, false, Errorf(EInvalid, "reply_to_seq %d is past the last message", req.ReplyToSeq)
+		}
+		members = make([]string, len(conv.Members))
+		for i, m := range conv.Members {
+			members[i] = m.UserID
+		}
+	} else {
+		var err error
+		if members, err = s.memberIDsFor(ctx, req.ConversationID, callerID, "send message"); err != nil {
+			return nil, false, err
+		}
+	}
+
+	id, err := newID()
+	if err != nil {
+		return nil, false, s.internal(ctx, "send message", err)
+	}
+	m := &Message{
+		ID:             id,
+		ConversationID: req.ConversationID,
+		ClientID:       req.ClientID,
+		SenderID:       callerID,
+		Body:           req.Body,
+		ReplyToSeq:     req.ReplyToSeq,
+		CreatedAt:      s.clock.Now().UTC(),
+	}
+	msg, created, err := s.store.AppendMessage(ctx, m, req.AttachmentIDs)
+	if err != nil {
+		switch ErrorCode(err) {
+		case EInvalid, ETooLarge, EConflict:
+			return nil, false, err
+		case ENotFound: // removed between the membership check and the append
+			return nil, false, Errorf(EForbidden, "not a member of this conversation")
+		}
+		return nil, false, s.internal(ctx, "send message", err, slog.String("conversation_id", req.ConversationID))
+	}
+	if msg.Attachments == nil {
+		msg.Attachments = []*Attachment{} // the protocol promises an array
+	}
+	if created && s.hooks.MessageStored != nil {
+		s.hooks.MessageStored()
+	}
+	s.publish(ctx, members, EncodeFrame(MessageFrame{Type: FrameMessage, Message: msg}), "send message")
+	if created {
+		s.queueNotify(notifyJob{
+			base:       Notification{ConversationID: msg.ConversationID, Seq: msg.Seq, SenderID: callerID},
+			recipients: without(members, callerID),
+		})
+	}
+	return msg, created, nil
+}
+
+// Messages returns a page of a conversation's history (see MessageQuery).
+// Limit 0 means DefaultPageSize; larger than MaxPageSize is cut to it.
+// Errors: EInvalid, ENotFound (no such conversation or not a member).
+func (s *Service) Messages(ctx context.Context, callerID, convID string, q MessageQuery) ([]*Message, error) {
+	switch {
+	case q.Limit < 0:
+		return nil, Errorf(EInvalid, "limit must not be negative")
+	case q.Before < 0 || q.After < 0:
+		return nil, Errorf(EInvalid, "before and after must not be negative")
+	case q.Before > 0 && q.Forward:
+		return nil, Errorf(EInvalid, "before and after cannot be combined")
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultPageSize
+	}
+	q.Limit = min(q.Limit, MaxPageSize)
+	ok, err := s.store.IsMember(ctx, convID, callerID)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil, Errorf(ENotFound, "conversation not found")
+		}
+		return nil, s.internal(ctx, "list messages", err, slog.String("conversation_id", convID))
+	}
+	if !ok {
+		return nil, Errorf(ENotFound, "conversation not found")
+	}
+	msgs, err := s.store.ListMessages(ctx, convID, q)
+	if err != nil {
+		return nil, s.internal(ctx, "list messages", err, slog.String("conversation_id", convID))
+	}
+	if msgs == nil {
+		msgs = []*Message{}
+	}
+	for _, m := range msgs {
+		if m.Attachments == nil {
+			m.Attachments = []*Attachment{}
+		}
+	}
+	return msgs, nil
+}
+
+// memberIDsFor returns the members of convID in one query, or EForbidden
+// when it does not exist or callerID is not among them.
+func (s *Service) memberIDsFor(ctx context.Context, convID, callerID, op string) ([]string, error) {
+	members, err := s.store.MemberIDs(ctx, convID)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil, Errorf(EForbidden, "not a member of this conversation")
+		}
+		return nil, s.internal(ctx, op, err, slog.String("conversation_id", convID))
+	}
+	if !contains(members, callerID) {
+		return nil, Errorf(EForbidden, "not a member of this conversation")
+	}
+	return members, nil
+}
+
+// notifyJob is one stored message whose recipients may need a wake-up.
+type notifyJob struct {
+	base       Notification // UserID unset
+	recipients []string
+}
+
+// queueNotify hands a job to the background loop, or does it now when the
+// queue is full or closed: notifications are slowed down, never dropped.
+func (s *Service) queueNotify(j notifyJob) {
+	if s.notifier == nil || len(j.recipients) == 0 {
+		return
+	}
+	s.notifyMu.RLock()
+	if !s.notifyClosed {
+		select {
+		case s.notifyQ <- j:
+			s.notifyMu.RUnlock()
+			return
+		default:
+		}
+	}
+	s.notifyMu.RUnlock()
+	s.notify(j)
+}
+
+func (s *Service) notifyLoop() {
+	defer close(s.notifyDone)
+	for j := range s.notifyQ {
+		s.notify(j)
+	}
+}
+
+// notify asks presence, in one batched call, which recipients have no live
+// socket and calls the Notifier for each of them.
+func (s *Service) notify(j notifyJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+	defer cancel()
+	online, err := s.presence.Online(ctx, j.recipients)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: presence lookup for notifications failed",
+			slog.String("conversation_id", j.base.ConversationID), slog.Int64("seq", j.base.Seq), slog.Any("error", err))
+		return
+	}
+	for _, uid := range j.recipients {
+		if online[uid] {
+			continue
+		}
+		n := j.base
+		n.UserID = uid
+		if err := s.notifier.Notify(ctx, n); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "chatcore: notify failed",
+				slog.String("user_id", uid), slog.String("conversation_id", n.ConversationID),
+				slog.Int64("seq", n.Seq), slog.Any("error", err))
+		}
+	}
+}
