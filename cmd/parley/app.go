@@ -1,0 +1,79 @@
+//go:build parleywire
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// app holds what a subcommand opened, to close it in reverse order.
+type app struct {
+	cfg     Config
+	logger  *slog.Logger
+	closers []closer
+}
+
+type closer struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+func newApp(cfg Config, stderr io.Writer) *app {
+	return &app{cfg: cfg, logger: newLogger(cfg.LogLevel, stderr)}
+}
+
+// onClose registers fn to run at shutdown; the last registered runs first.
+func (a *app) onClose(name string, fn func(ctx context.Context) error) {
+	a.closers = append(a.closers, closer{name, fn})
+}
+
+// close runs the closers within the shutdown timeout.
+func (a *app) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		c := a.closers[i]
+		if err := c.fn(ctx); err != nil {
+			a.logger.Warn("shutdown step failed", slog.String("step", c.name), slog.Any("error", err))
+		}
+	}
+	a.closers = nil
+}
+
+func newLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// openRedis connects to url and returns a go-redis client for the bus and
+// presence, and the same server as asynq connection options.
+func (a *app) openRedis(ctx context.Context, url string) (goredis.UniversalClient, asynq.RedisConnOpt, error) {
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+	}
+	aopt, err := asynq.ParseRedisURI(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+	}
+	client := goredis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		client.Close()
+		return nil, nil, fmt.Errorf("redis at %s is unreachable: %w", opt.Addr, err)
+	}
+	a.onClose("redis", func(context.Context) error { return client.Close() })
+	return client, aopt, nil
+}

@@ -1,0 +1,158 @@
+//go:build parleywire
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/chatcore/httpapi"
+	chatredis "github.com/parley-chat/parley/chatcore/redis"
+	"github.com/parley-chat/parley/chatcore/webhook"
+	"github.com/parley-chat/parley/upload"
+	"github.com/parley-chat/parley/workers"
+)
+
+// chatDeps are the adapters a chat node runs on; dev and serve differ only here.
+type chatDeps struct {
+	store    chatcore.Store
+	redis    goredis.UniversalClient
+	asynq    asynq.RedisConnOpt
+	objects  upload.ObjectStore      // nil: uploads answer 503
+	mounts   map[string]http.Handler // dev: signed blob URLs served by Parley
+	registry *prometheus.Registry
+	ready    func(ctx context.Context) error
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// serveChat runs a chat node until ctx is done, then shuts it down in order:
+// stop accepting, close sockets with a close frame, finish in-flight
+// requests, stop the service; the stores close through a.close.
+func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error {
+	cfg, logger := a.cfg, a.logger
+	bus := chatredis.NewBus(d.redis, chatredis.BusOptions{Logger: logger})
+	a.onClose("bus", func(context.Context) error { return bus.Close() })
+	presence := chatredis.NewPresence(d.redis, chatredis.PresenceOptions{})
+
+	var notifier chatcore.Notifier
+	if cfg.PushWebhookURL != "" {
+		n := webhook.New(webhook.Config{URL: cfg.PushWebhookURL, Logger: logger})
+		a.onClose("push webhook", n.Close)
+		notifier = n
+	}
+
+	svc, err := chatcore.NewService(chatcore.ServiceConfig{
+		Store:     d.store,
+		Bus:       bus,
+		Presence:  presence,
+		Notifier:  notifier,
+		Logger:    logger,
+		JWTSecret: []byte(cfg.JWTSecret),
+		Hooks:     httpapi.MetricsHooks(d.registry),
+	})
+	if err != nil {
+		return err
+	}
+	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
+	svcDone := make(chan error, 1)
+	go func() { svcDone <- svc.Run(svcCtx) }()
+	a.onClose("chat service", func(context.Context) error {
+		stopSvc()
+		<-svcDone
+		return svc.Close()
+	})
+
+	if cfg.AdminUsername != "" || cfg.AdminPassword != "" {
+		if _, err := svc.EnsureAdmin(ctx, cfg.AdminUsername, cfg.AdminPassword); err != nil {
+			return fmt.Errorf("admin account %q: %w", cfg.AdminUsername, err)
+		}
+		logger.Info("admin account ready", slog.String("username", cfg.AdminUsername))
+	}
+
+	var uploads chatcore.UploadService
+	if d.objects != nil {
+		enq := workers.NewEnqueuer(d.asynq, cfg.WorkerQueues)
+		a.onClose("enqueuer", func(context.Context) error { return enq.Close() })
+		us, err := upload.NewService(upload.Config{
+			Store:            d.store,
+			Objects:          d.objects,
+			Enqueuer:         enq,
+			Logger:           logger,
+			UploadsPerMinute: cfg.UploadsPerMinute,
+			DailyBytes:       cfg.UploadDailyBytes,
+		})
+		if err != nil {
+			return err
+		}
+		uploads = us
+		janitor := upload.NewJanitor(d.store, d.objects, logger)
+		jctx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
+		go janitor.Run(jctx)
+		a.onClose("upload janitor", func(context.Context) error { stopJanitor(); return nil })
+	} else {
+		logger.Warn("no object store configured (PARLEY_S3_ENDPOINT); uploads are disabled")
+	}
+
+	jobs := workers.NewJobService(d.asynq)
+	a.onClose("jobs inspector", func(context.Context) error { return jobs.Close() })
+
+	api, err := httpapi.New(httpapi.Config{
+		Service:        svc,
+		Uploads:        uploads,
+		Jobs:           jobs,
+		AdminUI:        workers.AdminUI(d.asynq, "/admin/queues"),
+		Mounts:         d.mounts,
+		Ready:          d.ready,
+		Registry:       d.registry,
+		Logger:         logger,
+		AllowedOrigins: cfg.AllowedOrigins,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "parley: listening on http://%s\n", ln.Addr())
+	logger.Info("listening", slog.String("addr", ln.Addr().String()))
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Sockets first (they are hijacked: srv.Shutdown does not see them), then
+	// in-flight HTTP requests.
+	err = errors.Join(api.Shutdown(sctx), srv.Shutdown(sctx))
+	return err
+}

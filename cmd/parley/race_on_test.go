@@ -1,0 +1,5 @@
+//go:build parleywire && race
+
+package main
+
+const raceEnabled = true

@@ -1,0 +1,91 @@
+//go:build parleywire
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/parley-chat/parley/chatcore/postgres"
+	"github.com/parley-chat/parley/upload"
+	uploads3 "github.com/parley-chat/parley/upload/s3"
+)
+
+// runServe is `parley serve`: a production chat node.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := newFlags("serve", &cfg, ":8080")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := cfg.ValidateServe(true); err != nil {
+		return err
+	}
+	a := newApp(cfg, stderr)
+	defer a.close()
+
+	store, err := a.openPostgres(ctx)
+	if err != nil {
+		return err
+	}
+	rdb, aopt, err := a.openRedis(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	objects, err := a.openS3(ctx)
+	if err != nil {
+		return err
+	}
+	return a.serveChat(ctx, chatDeps{
+		store:    store,
+		redis:    rdb,
+		asynq:    aopt,
+		objects:  objects,
+		registry: newRegistry(),
+		ready: func(ctx context.Context) error {
+			return errors.Join(store.Ping(ctx), rdb.Ping(ctx).Err())
+		},
+	}, stdout)
+}
+
+// openPostgres opens the database and applies migrations unless disabled.
+func (a *app) openPostgres(ctx context.Context) (*postgres.DB, error) {
+	db, err := postgres.Open(ctx, a.cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	a.onClose("database", func(context.Context) error { return db.Close() })
+	if a.cfg.AutoMigrate {
+		if err := db.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return db, nil
+}
+
+// openS3 returns the S3 object store, creating the bucket if missing, or
+// nil when no endpoint is configured.
+func (a *app) openS3(ctx context.Context) (upload.ObjectStore, error) {
+	cfg := a.cfg
+	if cfg.S3Endpoint == "" {
+		return nil, nil
+	}
+	st, err := uploads3.New(uploads3.Config{
+		Endpoint:       cfg.S3Endpoint,
+		Bucket:         cfg.S3Bucket,
+		AccessKey:      cfg.S3AccessKey,
+		SecretKey:      cfg.S3SecretKey,
+		Region:         cfg.S3Region,
+		UseTLS:         cfg.S3UseTLS,
+		PublicEndpoint: cfg.S3PublicEndpoint,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	if err := st.EnsureBucket(ctx); err != nil {
+		return nil, fmt.Errorf("s3 bucket %s at %s: %w", cfg.S3Bucket, cfg.S3Endpoint, err)
+	}
+	return st, nil
+}
