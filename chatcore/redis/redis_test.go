@@ -1,0 +1,77 @@
+package redis_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/deploy/testenv"
+)
+
+// backend is a Redis to run a test against: the real server (through
+// testenv, a private flushed DB) or an in-process miniredis, as `parley dev`
+// uses.
+type backend struct {
+	name string
+	// open returns a new client to the same server each time it is called,
+	// so that two clients act as two nodes.
+	open func(tb testing.TB) goredis.UniversalClient
+	// mini is set for the miniredis backend.
+	mini *miniredis.Miniredis
+}
+
+// backends returns the real Redis and a fresh miniredis.
+func backends(t *testing.T) []*backend {
+	t.Helper()
+	return []*backend{realRedis(t), miniRedis(t)}
+}
+
+func realRedis(tb testing.TB) *backend {
+	tb.Helper()
+	url := testenv.Redis(tb)
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", url, err)
+	}
+	return &backend{name: "redis", open: func(tb testing.TB) goredis.UniversalClient {
+		o := *opt
+		c := goredis.NewClient(&o)
+		tb.Cleanup(func() { c.Close() })
+		return c
+	}}
+}
+
+func miniRedis(tb testing.TB) *backend {
+	tb.Helper()
+	m := miniredis.RunT(tb)
+	return &backend{name: "miniredis", mini: m, open: func(tb testing.TB) goredis.UniversalClient {
+		c := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
+		tb.Cleanup(func() { c.Close() })
+		return c
+	}}
+}
+
+// uniquePrefix keeps tests apart: pub/sub channels are shared by every DB
+// number of a Redis server, and other packages test on it at the same time.
+func uniquePrefix(tb testing.TB) string {
+	tb.Helper()
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		tb.Fatalf("random: %v", err)
+	}
+	return "parley:test:" + hex.EncodeToString(b) + ":"
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func testContext(tb testing.TB) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	return ctx
+}
