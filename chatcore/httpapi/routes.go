@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/chatcore"
+)
+
+// route is one entry of the API: a ServeMux pattern ("METHOD /path") and
+// its handler, already wrapped with its access check. docs/openapi.json
+// documents every route of the table (a test keeps them in step).
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routeTable is every route Parley serves, in one place.
+func (s *Server) routeTable() []route {
+	user := s.requireUser
+	admin := s.requireAdmin
+	return []route{
+		// Accounts and auth.
+		{"POST /v1/auth/register", s.limitAuth(s.handleRegister)},
+		{"POST /v1/auth/login", s.limitAuth(s.handleLogin)},
+		{"POST /v1/auth/refresh", s.limitAuth(s.handleRefresh)},
+		{"POST /v1/auth/logout", s.limitAuth(s.handleLogout)},
+		{"GET /v1/me", user(s.handleMe)},
+		{"GET /v1/users", user(s.handleFindUsers)},
+		{"GET /v1/users/{id}", user(s.handleUser)},
+		{"GET /v1/users/{id}/presence", user(s.handlePresence)},
+
+		// Conversations and messages.
+		{"POST /v1/conversations", user(s.handleCreateConversation)},
+		{"GET /v1/conversations", user(s.handleListConversations)},
+		{"GET /v1/conversations/{id}", user(s.handleConversation)},
+		{"POST /v1/conversations/{id}/members", user(s.handleAddMembers)},
+		{"DELETE /v1/conversations/{id}/members", user(s.handleRemoveMember)},
+		{"DELETE /v1/conversations/{id}/members/{user_id}", user(s.handleRemoveMember)},
+		{"GET /v1/conversations/{id}/messages", user(s.handleMessages)},
+		{"POST /v1/conversations/{id}/messages", user(s.handleSend)},
+		{"POST /v1/conversations/{id}/read", user(s.handleRead)},
+		{"POST /v1/conversations/{id}/delivered", user(s.handleDelivered)},
+
+		// Real time.
+		{"GET /v1/ws", http.HandlerFunc(s.handleWebSocket)},
+
+		// Uploads and attachments.
+		{"POST /v1/uploads", user(s.handleCreateUpload)},
+		{"POST /v1/uploads/{id}/complete", user(s.handleCompleteUpload)},
+		{"GET /v1/attachments/{id}", user(s.handleAttachment)},
+		{"GET /v1/attachments/{id}/{variant}", user(s.handleDownload)},
+
+		// Admin.
+		{"GET /v1/admin/jobs", admin(s.handleListJobs)},
+		{"POST /v1/admin/jobs/{queue}/{task_id}/requeue", admin(s.handleRequeueJob)},
+		{"POST /v1/admin/jobs/requeue", admin(s.handleRequeueAll)},
+		{"/admin/queues/", s.adminUI()},
+
+		// Operations.
+		{"GET /healthz", http.HandlerFunc(s.handleHealthz)},
+		{"GET /readyz", http.HandlerFunc(s.handleReadyz)},
+		{"GET /metrics", s.metricsHandler()},
+		{"GET /openapi.json", http.HandlerFunc(s.handleOpenAPI)},
+	}
+}
+
+// buildMux registers the route table, the configured mounts and a JSON
+// fallback for unknown paths and methods.
+func (s *Server) buildMux() (mux *http.ServeMux, err error) {
+	mux = http.NewServeMux()
+	defer func() {
+		// ServeMux panics on conflicting patterns; a bad mount is a config error.
+		if p := recover(); p != nil {
+			mux, err = nil, fmt.Errorf("httpapi: register routes: %v", p)
+		}
+	}()
+	for _, rt := range s.routes {
+		mux.Handle(rt.pattern, rt.handler)
+	}
+	for pattern, h := range s.cfg.Mounts {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.handleNoRoute(mux, w, r)
+	})
+	return mux, nil
+}
+
+// handleNoRoute answers 405 with Allow when the path exists for other
+// methods, else 404, both as JSON errors.
+func (s *Server) handleNoRoute(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		if slices.Contains(allow, http.MethodGet) {
+			allow = append(allow, http.MethodHead)
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Code: chatcore.EInvalid, Message: fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)})
+		return
+	}
+	writeCodeError(w, chatcore.ENotFound, "no such route: "+r.URL.Path)
+}
+
+// readyTimeout bounds the /readyz checks so a probe never hangs.
+const readyTimeout = 3 * time.Second
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.isClosing() {
+		writeCodeError(w, CodeUnavailable, "shutting down")
+		return
+	}
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.WarnContext(r.Context(), "not ready", "error", err)
+			writeCodeError(w, CodeUnavailable, "not ready")
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,268 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/parley-chat/parley/chatcore"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxFrameBytes   = 64 << 10
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultPingInterval    = 25 * time.Second
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultSendBuffer      = 256
+	DefaultShutdownMessage = "server shutting down"
+)
+
+// RateLimits bounds request rates. A zero field takes the documented default;
+// a negative one disables that limit.
+type RateLimits struct {
+	// AuthPerMinute is the sustained rate of /v1/auth/* requests per client
+	// IP, per minute. Default 20, burst AuthBurst (default 10).
+	AuthPerMinute float64
+	AuthBurst     int
+	// MessagesPerSecond is the sustained rate of sends (WebSocket and HTTP)
+	// per user, per second. Default 20, burst MessagesBurst (default 40).
+	MessagesPerSecond float64
+	MessagesBurst     int
+	// RequestsPerSecond is the sustained rate of authenticated REST requests
+	// per user, per second. Default 20, burst RequestsBurst (default 60).
+	RequestsPerSecond float64
+	RequestsBurst     int
+	// FramesPerSecond bounds every other client frame (typing, receipts,
+	// ping) per socket. Default 30, burst FramesBurst (default 60).
+	FramesPerSecond float64
+	FramesBurst     int
+}
+
+func (l RateLimits) withDefaults() RateLimits {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.AuthPerMinute, 20)
+	defInt(&l.AuthBurst, 10)
+	def(&l.MessagesPerSecond, 20)
+	defInt(&l.MessagesBurst, 40)
+	def(&l.RequestsPerSecond, 20)
+	defInt(&l.RequestsBurst, 60)
+	def(&l.FramesPerSecond, 30)
+	defInt(&l.FramesBurst, 60)
+	return l
+}
+
+// Config configures a Server. Only Service is required; every zero value is
+// a documented default.
+type Config struct {
+	Service *chatcore.Service
+	// Uploads serves /v1/uploads and /v1/attachments; nil: those routes
+	// answer 503 {code: "unavailable"}.
+	Uploads chatcore.UploadService
+	// Jobs serves /v1/admin/jobs; nil: those routes answer 503.
+	Jobs chatcore.JobService
+	// AdminUI (asynqmon, built with RootPath "/admin/queues") is mounted at
+	// /admin/queues/ behind the admin check; nil: 404.
+	AdminUI http.Handler
+	// Mounts are extra unauthenticated handlers by ServeMux pattern (the
+	// dev-mode signed blob URLs). A pattern that conflicts with a route makes
+	// New fail.
+	Mounts map[string]http.Handler
+	// Ready reports whether the database and Redis are reachable (/readyz);
+	// nil: always ready.
+	Ready func(ctx context.Context) error
+	// Registry receives the metrics and is served at /metrics; nil: a new
+	// registry with the Go and process collectors. Pass the same registry to
+	// MetricsHooks so the service's hooks land in it.
+	Registry *prometheus.Registry
+	// Logger; nil: slog.Default().
+	Logger *slog.Logger
+	// AllowedOrigins are host patterns (path.Match syntax, e.g.
+	// "app.example.com", "*.example.com", or "https://app.example.com")
+	// allowed to open the WebSocket from a browser. Empty: same host only.
+	// Requests without an Origin header (native apps) are always allowed.
+	AllowedOrigins []string
+	// TrustForwardedFor makes the per-IP auth limit use the last address of
+	// X-Forwarded-For (set it only behind a proxy that appends it).
+	TrustForwardedFor bool
+
+	// MaxFrameBytes is the largest client WebSocket frame; larger closes
+	// the socket with 1009. Default 64 KiB.
+	MaxFrameBytes int64
+	// MaxBodyBytes is the largest REST request body; larger answers 413.
+	// Default 1 MiB.
+	MaxBodyBytes int64
+	// PingInterval between WebSocket pings (and presence heartbeats); a
+	// peer that does not answer within one interval is dropped. Default 25 s.
+	PingInterval time.Duration
+	// WriteTimeout bounds each WebSocket write. Default 10 s.
+	WriteTimeout time.Duration
+	// SendBuffer is how many frames may wait for a slow socket before it is
+	// kicked (close 1013). Default 256.
+	SendBuffer int
+	// RateLimits; zero fields take their defaults.
+	RateLimits RateLimits
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.SendBuffer <= 0 {
+		c.SendBuffer = DefaultSendBuffer
+	}
+	c.RateLimits = c.RateLimits.withDefaults()
+	return c
+}
+
+// Server is the HTTP and WebSocket edge of one chat node.
+type Server struct {
+	cfg     Config
+	svc     *chatcore.Service
+	log     *slog.Logger
+	metrics *Metrics
+	handler http.Handler
+	mux     *http.ServeMux
+	routes  []route
+
+	authLimit *keyedLimiter // per IP
+	msgLimit  *keyedLimiter // per user
+	reqLimit  *keyedLimiter // per user
+
+	mu       sync.Mutex
+	closing  bool
+	conns    map[*wsConn]struct{}
+	connsWG  sync.WaitGroup
+	shutdown chan struct{} // closed by Shutdown
+}
+
+// New builds a Server from cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("httpapi: Config.Service is required")
+	}
+	cfg = cfg.withDefaults()
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	m, err := NewMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	rl := cfg.RateLimits
+	s := &Server{
+		cfg:       cfg,
+		svc:       cfg.Service,
+		log:       cfg.Logger,
+		metrics:   m,
+		authLimit: newKeyedLimiter(rl.AuthPerMinute/60, rl.AuthBurst),
+		msgLimit:  newKeyedLimiter(rl.MessagesPerSecond, rl.MessagesBurst),
+		reqLimit:  newKeyedLimiter(rl.RequestsPerSecond, rl.RequestsBurst),
+		conns:     make(map[*wsConn]struct{}),
+		shutdown:  make(chan struct{}),
+	}
+	s.routes = s.routeTable()
+	mux, err := s.buildMux()
+	if err != nil {
+		return nil, err
+	}
+	s.mux = mux
+	s.handler = s.instrument(mux)
+	return s, nil
+}
+
+// Handler returns the root handler of every route.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Shutdown stops accepting sockets, lets each socket finish the frame it is
+// handling and flush what is queued for it, sends close frames (1001 going
+// away) and waits for the sockets to end, all within ctx; sockets still open
+// when ctx is done are dropped. It does not stop REST requests: call
+// http.Server.Shutdown for those.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.shutdown)
+	}
+	conns := make([]*wsConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	for _, c := range conns {
+		go c.drainAndClose(closeGoingAway, DefaultShutdownMessage)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.connsWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.closeNow()
+		}
+		n := len(s.conns)
+		s.mu.Unlock()
+		return fmt.Errorf("httpapi: shutdown: %d sockets still open: %w", n, ctx.Err())
+	}
+}
+
+// addConn registers a socket unless the server is shutting down.
+func (s *Server) addConn(c *wsConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.connsWG.Add(1)
+	return true
+}
+
+func (s *Server) removeConn(c *wsConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.connsWG.Done()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}

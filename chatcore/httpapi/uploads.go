@@ -1,0 +1,90 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parley-chat/parley/chatcore"
+)
+
+type attachmentReply struct {
+	Attachment *chatcore.Attachment `json:"attachment"`
+}
+
+// uploads returns the upload service, or answers 503 when there is none.
+func (s *Server) uploads(w http.ResponseWriter) chatcore.UploadService {
+	if s.cfg.Uploads == nil {
+		writeCodeError(w, CodeUnavailable, "uploads are not enabled on this server")
+	}
+	return s.cfg.Uploads
+}
+
+func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
+	up := s.uploads(w)
+	if up == nil {
+		return
+	}
+	me := chatcore.UserFromContext(r.Context())
+	var req chatcore.UploadRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ticket, err := up.CreateUpload(r.Context(), me.ID, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, ticket)
+}
+
+// handleCompleteUpload answers 202: the attachment is verified and
+// processing goes on in the background.
+func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
+	up := s.uploads(w)
+	if up == nil {
+		return
+	}
+	me := chatcore.UserFromContext(r.Context())
+	a, err := up.CompleteUpload(r.Context(), me.ID, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, attachmentReply{Attachment: a})
+}
+
+func (s *Server) handleAttachment(w http.ResponseWriter, r *http.Request) {
+	up := s.uploads(w)
+	if up == nil {
+		return
+	}
+	me := chatcore.UserFromContext(r.Context())
+	a, err := up.Attachment(r.Context(), me.ID, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, attachmentReply{Attachment: a})
+}
+
+// handleDownload redirects (302) to a short-lived presigned URL of the
+// variant. Anyone who may not see the attachment gets 404, as if it did not
+// exist.
+func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
+	up := s.uploads(w)
+	if up == nil {
+		return
+	}
+	me := chatcore.UserFromContext(r.Context())
+	url, err := up.DownloadURL(r.Context(), me.ID, r.PathValue("id"), r.PathValue("variant"))
+	if err != nil {
+		if chatcore.ErrorCode(err) == chatcore.EForbidden {
+			err = chatcore.Errorf(chatcore.ENotFound, "attachment not found")
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	// The URL expires within minutes: never let a cache keep the redirect.
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, url, http.StatusFound)
+}

@@ -1,0 +1,184 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/parley-chat/parley/chatcore"
+)
+
+// presenceTimeout bounds the presence calls made when a socket opens or
+// closes.
+const presenceTimeout = 5 * time.Second
+
+// helloFrame is the first frame of every socket.
+type helloFrame struct {
+	Type           string    `json:"type"` // "hello"
+	UserID         string    `json:"user_id"`
+	ConnID         string    `json:"conn_id"`
+	TokenExpiresAt time.Time `json:"token_expires_at"`
+	MaxFrameBytes  int64     `json:"max_frame_bytes"`
+	PingIntervalMS int64     `json:"ping_interval_ms"`
+}
+
+// handleWebSocket upgrades GET /v1/ws after checking origin and token; the
+// token comes from "Authorization: Bearer" or ?access_token= (browsers
+// cannot set headers on a WebSocket).
+func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
+	if s.isClosing() {
+		w.Header().Set("Retry-After", "1")
+		writeCodeError(w, CodeUnavailable, "server shutting down")
+		return
+	}
+	if err := s.checkOrigin(r); err != nil {
+		writeCodeError(w, chatcore.EForbidden, err.Error())
+		return
+	}
+	token := bearerToken(r)
+	if token == "" {
+		token = r.URL.Query().Get("access_token")
+	}
+	user, exp, err := s.authenticate(r.Context(), token)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// checkOrigin did the same check with a JSON answer.
+		OriginPatterns: s.cfg.AllowedOrigins,
+	})
+	if err != nil {
+		// Accept has answered the client.
+		s.log.Debug("websocket accept failed", "user_id", user.ID, "error", err)
+		return
+	}
+	ws.SetReadLimit(s.cfg.MaxFrameBytes)
+
+	rl := s.cfg.RateLimits
+	frames := rate.NewLimiter(rate.Limit(rl.FramesPerSecond), rl.FramesBurst)
+	if rl.FramesPerSecond < 0 || rl.FramesBurst < 0 {
+		frames = rate.NewLimiter(rate.Inf, 0)
+	}
+	c := &wsConn{
+		srv:        s,
+		ws:         ws,
+		user:       user,
+		id:         newConnID(),
+		frames:     frames,
+		wake:       make(chan struct{}, 1),
+		writerDone: make(chan struct{}),
+	}
+	if !s.addConn(c) {
+		ws.Close(closeGoingAway, DefaultShutdownMessage)
+		return
+	}
+	defer s.removeConn(c)
+	s.metrics.wsConnections.Inc()
+	defer s.metrics.wsConnections.Dec()
+
+	// hello goes first; hub frames queue behind it.
+	c.send(chatcore.EncodeFrame(helloFrame{
+		Type:           "hello",
+		UserID:         user.ID,
+		ConnID:         c.id,
+		TokenExpiresAt: exp,
+		MaxFrameBytes:  s.cfg.MaxFrameBytes,
+		PingIntervalMS: s.cfg.PingInterval.Milliseconds(),
+	}))
+	unregister := s.svc.Hub().Register(c)
+	c.setExpiry(exp)
+	go c.writeLoop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
+	if err := s.svc.Connected(ctx, user.ID, c.id); err != nil {
+		s.log.Error("websocket presence connect failed",
+			"user_id", user.ID, "conn_id", c.id, "error", err)
+	}
+	cancel()
+	s.log.Debug("websocket connected", "user_id", user.ID, "conn_id", c.id)
+
+	c.readLoop()
+
+	// The reader ended: the peer closed, the connection broke, or a close
+	// was sent (1009, or by the writer). Let the writer finish its close.
+	unregister()
+	c.requestClose(websocket.StatusNormalClosure, "")
+	<-c.writerDone
+	c.ws.CloseNow()
+	c.mu.Lock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	c.mu.Unlock()
+
+	ctx, cancel = context.WithTimeout(context.Background(), presenceTimeout)
+	if err := s.svc.Disconnected(ctx, user.ID, c.id); err != nil {
+		s.log.Error("websocket presence disconnect failed",
+			"user_id", user.ID, "conn_id", c.id, "error", err)
+	}
+	cancel()
+	s.log.Debug("websocket disconnected", "user_id", user.ID, "conn_id", c.id)
+}
+
+// readLoop handles client frames until the socket closes. Reads use no
+// deadline: dead peers are found by the writer's pings.
+func (c *wsConn) readLoop() {
+	for {
+		_, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			if st := websocket.CloseStatus(err); st == -1 && !errors.Is(err, context.Canceled) {
+				c.srv.log.Debug("websocket read ended", "user_id", c.user.ID, "conn_id", c.id, "error", err)
+			}
+			return
+		}
+		c.handling.Lock()
+		if !c.draining.Load() {
+			c.handleFrame(data)
+		}
+		c.handling.Unlock()
+	}
+}
+
+// checkOrigin allows requests without Origin (native apps), from the
+// request's own host, and from AllowedOrigins, matched as the WebSocket
+// library does.
+func (s *Server) checkOrigin(r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("origin %q is not a valid URL", origin)
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	for _, p := range s.cfg.AllowedOrigins {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("origin %q is not allowed", u.Host)
+}
+
+func newConnID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
