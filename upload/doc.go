@@ -1,0 +1,18 @@
+// Package upload is Parley's media upload flow: per-kind policy (limits,
+// allowed content types, unguessable object keys, URL expiry), presigned
+// uploads straight to object storage, verification on complete (real size,
+// sniffed type), guarded download redirects, a per-user rate limit and daily
+// quota, and a janitor for uploads never completed.
+//
+// The root package holds the ObjectStore interface and the Service that
+// implements chatcore.UploadService on top of a chatcore.Store and an
+// ObjectStore. Object store adapters live in subpackages: s3 (any S3 service,
+// via minio-go) and local (a directory on disk, with Parley serving the signed
+// URLs itself, for `parley dev`). Both pass the storetest contract suite.
+//
+//	objects, _ := s3.New(s3.Config{Endpoint: "s3:9000", Bucket: "parley", ...})
+//	svc, _ := upload.NewService(upload.Config{Store: store, Objects: objects, Enqueuer: jobs})
+//	ticket, err := svc.CreateUpload(ctx, userID, chatcore.UploadRequest{Kind: "image", ...})
+//	// the client POSTs the bytes to ticket.URL with ticket.Fields, then:
+//	att, err := svc.CompleteUpload(ctx, userID, ticket.Upload.ID)
+package upload

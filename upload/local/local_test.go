@@ -1,0 +1,62 @@
+package local_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/upload"
+	"github.com/parley-chat/parley/upload/local"
+	"github.com/parley-chat/parley/upload/storetest"
+)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// newStore starts a server for a store under a temp dir.
+func newStore(t *testing.T) (*local.Store, *fakeClock, *httptest.Server) {
+	t.Helper()
+	clock := &fakeClock{now: time.Now()}
+	var store *local.Store
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	store, err := local.New(local.Config{
+		Dir:     t.TempDir(),
+		BaseURL: srv.URL,
+		Secret:  []byte("0123456789abcdef-test-secret"),
+		Clock:   clock,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	mux.Handle(local.PathPrefix, store.Handler())
+	if err := store.EnsureBucket(t.Context()); err != nil {
+		t.Fatalf("EnsureBucket: %v", err)
+	}
+	return store, clock, srv
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) (upload.ObjectStore, storetest.Client) {
+		store, clock, srv := newStore(t)
+		return store, storetest.Client{HTTP: srv.Client(), Advance: clock.Advance}
+	})
+}

@@ -1,0 +1,131 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrNotExist is returned (wrapped) by ObjectStore.Stat, Open and ReadHead
+// when no object has the key. Test it with errors.Is.
+var ErrNotExist = errors.New("upload: object does not exist")
+
+// UploadConstraints are what a presigned upload enforces at the store.
+type UploadConstraints struct {
+	// ContentType the upload must declare (the S3 policy's Content-Type
+	// condition, or the local store's signed type). Required.
+	ContentType string
+	// Size is the exact declared size. The store refuses a body larger than
+	// it; both adapters refuse a smaller one as well. Must be > 0.
+	Size int64
+	// Expires is how long the presigned request stays valid.
+	Expires time.Duration
+}
+
+// Presigned is a request the client sends straight to the object store.
+type Presigned struct {
+	// Method is "POST" (a multipart/form-data body with Fields, then the file
+	// in a last part named "file") or "PUT" (the raw body with Headers).
+	Method    string
+	URL       string
+	Fields    map[string]string
+	Headers   map[string]string
+	ExpiresAt time.Time
+}
+
+// ObjectInfo is what Stat reports about a stored object.
+type ObjectInfo struct {
+	Size        int64
+	ContentType string
+}
+
+// ObjectStore holds the bytes of uploads and their derived variants.
+// Adapters: upload/s3 and upload/local; both pass upload/storetest.
+//
+// Keys are slash-separated paths chosen by Parley (never by clients).
+// Errors other than ErrNotExist are internal (the store is unreachable,
+// misconfigured or refused the request) and are wrapped with context.
+type ObjectStore interface {
+	// PresignUpload returns a request with which a client can store exactly
+	// c.Size bytes of type c.ContentType under key until c.Expires has
+	// passed. It does not contact the store.
+	PresignUpload(ctx context.Context, key string, c UploadConstraints) (*Presigned, error)
+	// PresignDownload returns a URL that GETs the object for expires (at
+	// most 5 minutes is sensible) with Content-Disposition attachment and
+	// downloadName as file name ("" = the key's last element).
+	PresignDownload(ctx context.Context, key string, expires time.Duration, downloadName string) (string, error)
+	// Stat returns the object's size and content type; ErrNotExist if none.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// Open streams the object; ErrNotExist if none. The caller closes it.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// ReadHead returns the first n bytes of the object (fewer if it is
+	// shorter) for sniffing; ErrNotExist if none.
+	ReadHead(ctx context.Context, key string, n int) ([]byte, error)
+	// Put stores size bytes read from r under key (workers write variants
+	// with it). It fails if r yields a different number of bytes; size < 0
+	// means unknown.
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
+	// Delete removes the object. Deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// EnsureBucket creates the bucket (or directory) if it is missing.
+	EnsureBucket(ctx context.Context) error
+}
+
+// ContentDisposition returns an "attachment" Content-Disposition value for
+// name, safe for any input: non-ASCII names use RFC 2231 encoding, control
+// characters and path separators are dropped. An empty name yields a plain
+// "attachment". Adapters use it for downloads.
+func ContentDisposition(name string) string {
+	name = SanitizeFilename(name)
+	if name == "" {
+		return "attachment"
+	}
+	if v := mime.FormatMediaType("attachment", map[string]string{"filename": name}); v != "" {
+		return v
+	}
+	return "attachment"
+}
+
+// MaxFilenameBytes is the longest file name Parley keeps.
+const MaxFilenameBytes = 255
+
+// SanitizeFilename returns the base name of name made safe to store and to
+// put in a header: invalid UTF-8 replaced, control and format characters,
+// quotes and path separators removed, surrounding spaces and dots trimmed,
+// cut to MaxFilenameBytes at a rune boundary (keeping the extension when it
+// is short). It may return "".
+func SanitizeFilename(name string) string {
+	name = strings.ToValidUTF8(name, "\uFFFD")
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			continue // control characters
+		case r == '"' || r == '\u2028' || r == '\u2029':
+			continue
+		case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0xfeff:
+			continue // zero-width and bidi overrides that disguise extensions
+		}
+		b.WriteRune(r)
+	}
+	name = strings.Trim(b.String(), " .")
+	if len(name) <= MaxFilenameBytes {
+		return name
+	}
+	ext := ""
+	if i := strings.LastIndexByte(name, '.'); i > 0 && len(name)-i <= 16 {
+		ext = name[i:]
+	}
+	stem := name[:MaxFilenameBytes-len(ext)]
+	for !utf8.ValidString(stem) {
+		stem = stem[:len(stem)-1]
+	}
+	return strings.TrimRight(stem, " .") + ext
+}
