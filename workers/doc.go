@@ -1,0 +1,49 @@
+// Package workers turns completed uploads into ready attachments. It defines
+// the asynq media tasks (one type and one queue per attachment kind, the
+// attachment id as task id and as the whole payload), the Handler that
+// streams an original from the object store, runs the pipeline, stores the
+// derived files next to the original, records the result in one update and
+// publishes an attachment event to the members; the Server a `parley worker`
+// process runs; the Reconciler that re-enqueues attachments whose task was
+// lost (the database row is the source of truth, Redis holds only work in
+// flight); the admin JobService (list, requeue) and the asynqmon UI.
+//
+// Failures are sorted by cause: permanent ones (corrupt, unsupported, too
+// large) wrap asynq.SkipRetry and are archived at once; transient ones
+// (object store or database down, timeout) retry with exponential backoff.
+// Either way, when no try is left the attachment becomes failed with a
+// reason code and the members are told. A requeued failure that succeeds
+// turns the attachment ready.
+//
+// # What cmd/parley wires
+//
+// parley serve (chat node):
+//
+//	enq := workers.NewEnqueuer(redisOpt, workers.EnqueueOptions{MaxRetry: cfg.MaxRetry})
+//	defer enq.Close()                       // enq is the upload.Enqueuer
+//	jobs := workers.NewJobService(redisOpt) // chatcore.JobService for /v1/admin/jobs
+//	defer jobs.Close()
+//	ui := workers.AdminUI(redisOpt, "/admin/queues")
+//	defer ui.Close()
+//	mux.Handle("/admin/queues", adminOnly(ui)) // and "/admin/queues/", no StripPrefix
+//	reg.MustRegister(workers.NewQueueCollector(redisOpt)) // optional: depth on chat nodes too
+//
+// parley worker (and, in-process, parley dev):
+//
+//	srv, err := workers.NewServer(workers.Config{
+//		Store: store, Objects: objects, Bus: bus, Redis: redisOpt,
+//		Concurrency: flagConcurrency,              // --concurrency
+//		Queues:      weights,                      // --queues voice=6,image=4,file=2,video=1
+//		MaxRetry:    cfg.MaxRetry, Limits: cfg.PipelineLimits,
+//		Logger: logger, Registerer: reg,           // /metrics
+//	})
+//	if err := srv.Start(); err != nil { ... }   // returns at once
+//	<-ctx.Done()                                // SIGTERM/SIGINT
+//	srv.Shutdown()                              // finishes or hands back in-flight tasks
+//
+// parley jobs list|requeue: workers.NewJobService(redisOpt) and its
+// ListJobs / RequeueJob / RequeueAll. redisOpt comes from
+// asynq.ParseRedisURI(url), or asynq.RedisClientOpt{Addr: mini.Addr()} for
+// the embedded miniredis of parley dev (which needs mini.FastForward on a
+// ~100 ms ticker for asynq's expiries).
+package workers

@@ -1,0 +1,364 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/pipeline"
+)
+
+// ProcessFunc is the signature of pipeline.Process; tests swap it to inject
+// failures the real pipeline cannot be made to produce on demand.
+type ProcessFunc func(ctx context.Context, kind pipeline.Kind, srcPath, outDir string, lim pipeline.Limits) (*pipeline.Result, error)
+
+// Handler processes media tasks: it turns a processing attachment into a
+// ready (or failed) one and tells the members. It implements asynq.Handler.
+type Handler struct {
+	store    chatcore.Store
+	objects  ObjectStore
+	bus      chatcore.Bus
+	limits   pipeline.Limits
+	maxBytes int64
+	tempDir  string
+	log      *slog.Logger
+	clock    chatcore.Clock
+	metrics  *Metrics
+	process  ProcessFunc
+}
+
+var _ asynq.Handler = (*Handler)(nil)
+
+// NewHandler returns the media task handler for cfg (zero fields take their
+// defaults). m may be nil.
+func NewHandler(cfg Config, m *Metrics) *Handler {
+	cfg = cfg.withDefaults()
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Handler{
+		store:    cfg.Store,
+		objects:  cfg.Objects,
+		bus:      cfg.Bus,
+		limits:   cfg.Limits,
+		maxBytes: cfg.MaxOriginalBytes,
+		tempDir:  cfg.TempDir,
+		log:      cfg.Logger,
+		clock:    cfg.Clock,
+		metrics:  m,
+		process:  pipeline.Process,
+	}
+}
+
+// ProcessTask processes one media task. It is idempotent: a ready
+// attachment is left alone, and a re-run writes the same object keys and the
+// same row. Errors: a bad payload or an attachment that no longer exists
+// wrap asynq.SkipRetry; a permanent pipeline error marks the attachment
+// failed and wraps asynq.SkipRetry (archived at once); any other error is
+// returned for asynq to retry, and on the last try the attachment is marked
+// failed first.
+func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
+	kind, ok := kindOfType(t.Type())
+	if !ok {
+		return fmt.Errorf("unknown task type %q: %w", t.Type(), asynq.SkipRetry)
+	}
+	p, err := ParseMediaPayload(t.Payload())
+	if err != nil {
+		h.metrics.job(kind, outcomeSkipped)
+		return err
+	}
+	log := h.log.With(slog.String("attachment_id", p.AttachmentID), slog.String("kind", string(kind)))
+	a, err := h.store.AttachmentByID(ctx, p.AttachmentID)
+	switch {
+	case chatcore.ErrorCode(err) == chatcore.ENotFound:
+		log.Warn("media task for a missing attachment")
+		h.metrics.job(kind, outcomeSkipped)
+		return fmt.Errorf("attachment %s: gone: %w", p.AttachmentID, asynq.SkipRetry)
+	case err != nil:
+		// The database is down: nothing to mark; retry, and the reconciler
+		// covers the case where even the last try cannot reach it.
+		h.metrics.job(kind, outcomeRetry)
+		return fmt.Errorf("load attachment %s: %w", p.AttachmentID, err)
+	}
+	switch a.Status {
+	case chatcore.StatusReady:
+		h.metrics.job(a.Kind, outcomeSkipped)
+		return nil
+	case chatcore.StatusPending:
+		// Completed uploads are marked processing before they are enqueued;
+		// a pending row means that write is not visible yet.
+		h.metrics.job(a.Kind, outcomeRetry)
+		return fmt.Errorf("attachment %s is still pending", a.ID)
+	case chatcore.StatusFailed:
+		// An admin requeued it: show members it is being worked on again.
+		a.Status, a.Error, a.UpdatedAt = chatcore.StatusProcessing, "", h.clock.Now().UTC()
+		if err := h.store.UpdateAttachment(ctx, a); err != nil {
+			h.metrics.job(a.Kind, outcomeRetry)
+			return fmt.Errorf("reopen attachment %s: %w", a.ID, err)
+		}
+		h.notify(ctx, log, a)
+	}
+
+	defer func() {
+		if r := recover(); r != nil {
+			err = h.fail(ctx, log, a, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	start := time.Now()
+	if err := h.run(ctx, a); err != nil {
+		return h.fail(ctx, log, a, err)
+	}
+	h.metrics.observe(a.Kind, time.Since(start))
+	h.metrics.job(a.Kind, outcomeReady)
+	log.Info("attachment ready", slog.Duration("took", time.Since(start)))
+	h.notify(ctx, log, a)
+	return nil
+}
+
+// run processes a and, on success, records the result in one update.
+func (h *Handler) run(ctx context.Context, a *chatcore.Attachment) error {
+	dir, err := os.MkdirTemp(h.tempDir, "parley-media-*")
+	if err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	src := filepath.Join(dir, "original")
+	if err := h.fetch(ctx, a, src); err != nil {
+		return err
+	}
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o700); err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	res, err := h.process(ctx, pipeline.Kind(a.Kind), src, out, h.limits)
+	if err != nil {
+		return fmt.Errorf("process: %w", err)
+	}
+
+	variants := map[string]chatcore.Variant{
+		chatcore.VariantOriginal: {
+			Key:         a.ObjectKey,
+			ContentType: firstNonEmpty(res.ContentType, a.ContentType),
+			Size:        a.Size,
+			Width:       res.Width,
+			Height:      res.Height,
+		},
+	}
+	for _, o := range res.Outputs {
+		key := VariantKey(a.ObjectKey, o.Name, extension(o.ContentType, o.Path))
+		if err := h.put(ctx, key, o.Path, o.ContentType); err != nil {
+			return err
+		}
+		variants[o.Name] = chatcore.Variant{
+			Key: key, ContentType: o.ContentType, Size: o.Size, Width: o.Width, Height: o.Height,
+		}
+	}
+
+	done := *a
+	done.Status = chatcore.StatusReady
+	done.Error = ""
+	done.ContentType = firstNonEmpty(res.ContentType, a.ContentType)
+	done.Width, done.Height = res.Width, res.Height
+	done.DurationMS = res.DurationMS
+	done.Blurhash = res.Blurhash
+	done.Waveform = res.Waveform
+	done.Variants = variants
+	done.UpdatedAt = h.clock.Now().UTC()
+	if err := h.store.UpdateAttachment(ctx, &done); err != nil {
+		return fmt.Errorf("record result: %w", err)
+	}
+	*a = done
+	return nil
+}
+
+// fetch streams the original into dst, refusing more bytes than the
+// attachment's verified size (or the configured bound).
+func (h *Handler) fetch(ctx context.Context, a *chatcore.Attachment, dst string) error {
+	limit := h.maxBytes
+	if a.Size > 0 && a.Size < limit {
+		limit = a.Size
+	}
+	if a.Size > h.maxBytes {
+		return &permanentError{fmt.Errorf("original of %d bytes is over the %d byte bound: %w", a.Size, h.maxBytes, pipeline.ErrTooLarge)}
+	}
+	rc, err := h.objects.Open(ctx, a.ObjectKey)
+	if err != nil {
+		return &storageError{fmt.Errorf("open original %s: %w", a.ObjectKey, err)}
+	}
+	defer rc.Close()
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("temp file: %w", err)
+	}
+	n, err := io.Copy(f, io.LimitReader(rc, limit+1))
+	if cerr := f.Close(); err == nil && cerr != nil {
+		return fmt.Errorf("temp file: %w", cerr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("read original %s: %w", a.ObjectKey, ctx.Err())
+		}
+		return &storageError{fmt.Errorf("read original %s: %w", a.ObjectKey, err)}
+	}
+	if n > limit {
+		return &permanentError{fmt.Errorf("original %s is larger than its verified %d bytes: %w", a.ObjectKey, limit, pipeline.ErrTooLarge)}
+	}
+	return nil
+}
+
+// put uploads one derived file.
+func (h *Handler) put(ctx context.Context, key, file, contentType string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("open output: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat output: %w", err)
+	}
+	if err := h.objects.Put(ctx, key, f, st.Size(), contentType); err != nil {
+		return &storageError{fmt.Errorf("put %s: %w", key, err)}
+	}
+	return nil
+}
+
+// fail decides what a failed attempt means. On a permanent error or the
+// last try it marks a failed with a reason code and tells the members; it
+// returns the error asynq should see.
+func (h *Handler) fail(ctx context.Context, log *slog.Logger, a *chatcore.Attachment, cause error) error {
+	if errors.Is(cause, context.Canceled) && ctx.Err() != nil {
+		// Shutdown handed the task back to the queue, or an admin cancelled
+		// it: this attempt has no verdict to record.
+		h.metrics.job(a.Kind, outcomeRetry)
+		log.Warn("media task interrupted", slog.Any("error", cause))
+		return cause
+	}
+	reason := Reason(cause)
+	perm := permanent(cause)
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	if !perm && retried < maxRetry {
+		h.metrics.job(a.Kind, outcomeRetry)
+		log.Warn("media task failed; will retry",
+			slog.String("reason", reason), slog.Int("retried", retried), slog.Int("max_retry", maxRetry), slog.Any("error", cause))
+		return cause
+	}
+	h.metrics.job(a.Kind, outcomeFailed)
+	log.Error("media task failed for good",
+		slog.String("reason", reason), slog.Bool("permanent", perm), slog.Int("retried", retried), slog.Any("error", cause))
+	// The attempt's context may be what ran out; the verdict must still land.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	failed := *a
+	failed.Status, failed.Error, failed.UpdatedAt = chatcore.StatusFailed, reason, h.clock.Now().UTC()
+	if err := h.store.UpdateAttachment(wctx, &failed); err != nil {
+		log.Error("mark attachment failed", slog.Any("error", err))
+		return fmt.Errorf("%w (and marking it failed: %v)", cause, err)
+	}
+	*a = failed
+	h.notify(wctx, log, a)
+	if perm {
+		return fmt.Errorf("%s: %w: %w", reason, cause, asynq.SkipRetry)
+	}
+	return cause
+}
+
+// notify publishes a's state to the uploader and every member of the
+// conversations whose messages carry it. A failure to publish is logged, not
+// retried: the row is the truth, and clients see it when they sync.
+func (h *Handler) notify(ctx context.Context, log *slog.Logger, a *chatcore.Attachment) {
+	if err := Notify(ctx, h.store, h.bus, a); err != nil {
+		log.Warn("publish attachment event", slog.Any("error", err))
+	}
+}
+
+// Notify publishes an attachment frame for a to its uploader and to the
+// members of every conversation that carries it.
+func Notify(ctx context.Context, store chatcore.Store, bus chatcore.Bus, a *chatcore.Attachment) error {
+	convs, err := store.AttachmentConversationIDs(ctx, a.ID)
+	if err != nil {
+		return fmt.Errorf("conversations of %s: %w", a.ID, err)
+	}
+	seen := map[string]bool{a.UploaderID: true}
+	recipients := []string{a.UploaderID}
+	for _, c := range convs {
+		ids, err := store.MemberIDs(ctx, c)
+		if err != nil && chatcore.ErrorCode(err) != chatcore.ENotFound {
+			return fmt.Errorf("members of %s: %w", c, err)
+		}
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				recipients = append(recipients, id)
+			}
+		}
+	}
+	if convs == nil {
+		convs = []string{}
+	}
+	frame := chatcore.EncodeFrame(chatcore.AttachmentFrame{
+		Type: chatcore.FrameAttachment, Attachment: a, ConversationIDs: convs,
+	})
+	ev := chatcore.Event{Recipients: recipients, Frame: frame, PublishedAt: time.Now().UnixNano()}
+	if err := bus.Publish(ctx, ev); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
+}
+
+// VariantKey is the object key of a derived file: next to the original,
+// named after the variant, so every run of a task writes the same keys.
+// "u/ab/cd/original.jpg" → "u/ab/cd/preview.jpg"; an original whose name
+// does not start with "original" gets its variants under "<key>.d/".
+func VariantKey(originalKey, variant, ext string) string {
+	dir, base := path.Split(originalKey)
+	if strings.HasPrefix(base, chatcore.VariantOriginal) {
+		return dir + variant + ext
+	}
+	return originalKey + ".d/" + variant + ext
+}
+
+// extension picks a file extension for a derived file.
+func extension(contentType, file string) string {
+	switch strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0])) {
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/webp":
+		return ".webp"
+	case "audio/ogg", "audio/opus":
+		return ".ogg"
+	case "video/mp4":
+		return ".mp4"
+	}
+	if ext := filepath.Ext(file); ext != "" {
+		return ext
+	}
+	if exts, _ := mime.ExtensionsByType(contentType); len(exts) > 0 {
+		return exts[0]
+	}
+	return ""
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

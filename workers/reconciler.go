@@ -1,0 +1,171 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parley-chat/parley/chatcore"
+)
+
+// reconcileBatch is how many stuck attachments one pass looks at.
+// ListAttachments has no cursor, so a pass sees the oldest ones only; live
+// tasks among them are cheap to skip.
+const reconcileBatch = 500
+
+// Reconciler keeps the database row the source of truth: it finds
+// attachments that have been processing longer than Config.StuckAfter and
+// makes sure a live task exists for each. A task that is gone (Redis lost
+// its data, a worker died in a way asynq does not recover) is enqueued
+// again; a task archived while its row still says processing (the last try
+// could not record its verdict) is run once more, which either records the
+// result or marks the attachment failed. Several processes may run
+// reconcilers at once: task ids make their enqueues collapse into one.
+type Reconciler struct {
+	redis      asynq.RedisConnOpt
+	store      chatcore.Store
+	inspector  *asynq.Inspector
+	enqueuer   *Enqueuer
+	stuckAfter time.Duration
+	every      time.Duration
+	clock      chatcore.Clock
+	log        *slog.Logger
+	reconciled *prometheus.CounterVec
+}
+
+// NewReconciler returns a reconciler for the Redis and Store of cfg; it uses
+// cfg.StuckAfter, cfg.ReconcileEvery, cfg.MaxRetry, cfg.Clock, cfg.Logger and
+// cfg.Registerer (zero values take their defaults) and ignores the rest.
+// It connects lazily; Run it in a goroutine of its own. It is independent
+// of Server, so a deployment may run it in every worker (the default of
+// cmd/parley) or in one process only.
+func NewReconciler(cfg Config) *Reconciler {
+	cfg = cfg.withDefaults()
+	r := &Reconciler{
+		redis:      cfg.Redis,
+		store:      cfg.Store,
+		stuckAfter: cfg.StuckAfter,
+		every:      cfg.ReconcileEvery,
+		clock:      cfg.Clock,
+		log:        cfg.Logger.With(slog.String("component", "reconciler")),
+		reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "parley", Subsystem: "media", Name: "reconciled_total",
+			Help: "Stuck processing attachments the reconciler handed back to the queues, by action (enqueued, rerun).",
+		}, []string{"action"}),
+	}
+	if cfg.Redis != nil {
+		r.inspector = asynq.NewInspector(cfg.Redis)
+		r.enqueuer = NewEnqueuer(cfg.Redis, EnqueueOptions{MaxRetry: cfg.MaxRetry})
+	}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(r.reconciled); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				if c, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+					r.reconciled = c
+				}
+			}
+		}
+	}
+	return r
+}
+
+// Run reconciles every ReconcileEvery (a negative period disables it) until
+// ctx is done.
+func (r *Reconciler) Run(ctx context.Context) {
+	if r.every <= 0 {
+		return
+	}
+	t := time.NewTicker(r.every)
+	defer t.Stop()
+	for {
+		if _, err := r.ReconcileOnce(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("reconcile", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ReconcileOnce makes one pass and returns how many attachments it handed
+// back to the queues.
+func (r *Reconciler) ReconcileOnce(ctx context.Context) (int, error) {
+	if r.store == nil || r.inspector == nil {
+		return 0, errors.New("workers: reconciler needs Config.Store and Config.Redis")
+	}
+	before := r.clock.Now().Add(-r.stuckAfter)
+	stuck, err := r.store.ListAttachments(ctx, chatcore.StatusProcessing, before, reconcileBatch)
+	if err != nil {
+		return 0, fmt.Errorf("list stuck attachments: %w", err)
+	}
+	n := 0
+	for _, a := range stuck {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		action, err := r.reconcile(ctx, a)
+		if err != nil {
+			r.log.Warn("reconcile attachment", slog.String("attachment_id", a.ID), slog.Any("error", err))
+			continue
+		}
+		if action != "" {
+			n++
+			r.reconciled.WithLabelValues(action).Inc()
+			r.log.Info("stuck attachment handed back to the queue",
+				slog.String("attachment_id", a.ID), slog.String("action", action),
+				slog.Time("updated_at", a.UpdatedAt))
+		}
+	}
+	return n, nil
+}
+
+// reconcile checks one stuck attachment; action is "" if its task is alive.
+func (r *Reconciler) reconcile(ctx context.Context, a *chatcore.Attachment) (action string, err error) {
+	q := QueueFor(a.Kind)
+	if q == "" {
+		return "", fmt.Errorf("unknown kind %q", a.Kind)
+	}
+	info, err := r.inspector.GetTaskInfo(q, a.ID)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		if err := r.enqueuer.EnqueueAttachment(ctx, a); err != nil {
+			return "", err
+		}
+		return "enqueued", nil
+	case err != nil:
+		return "", fmt.Errorf("task info: %w", err)
+	}
+	switch info.State {
+	case asynq.TaskStateArchived:
+		if err := r.inspector.RunTask(q, a.ID); err != nil {
+			return "", fmt.Errorf("run archived task: %w", err)
+		}
+		return "rerun", nil
+	case asynq.TaskStateCompleted:
+		// Finished but the row never moved: start over.
+		if err := r.inspector.DeleteTask(q, a.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return "", fmt.Errorf("delete completed task: %w", err)
+		}
+		if err := r.enqueuer.EnqueueAttachment(ctx, a); err != nil {
+			return "", err
+		}
+		return "enqueued", nil
+	}
+	return "", nil // pending, active, scheduled, retry: alive
+}
+
+// Close releases the reconciler's Redis connections.
+func (r *Reconciler) Close() error {
+	if r.inspector == nil {
+		return nil
+	}
+	return errors.Join(r.inspector.Close(), r.enqueuer.Close())
+}
