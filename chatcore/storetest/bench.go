@@ -1,0 +1,57 @@
+package storetest
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-chat/parley/chatcore"
+)
+
+// BenchmarkAppendMessage measures AppendMessage without attachments, the
+// path every chat message takes: "sequential" into one conversation, and
+// "parallel" from b.RunParallel goroutines each sending into a conversation
+// of its own (as many senders in different chats do). Both report msg/s.
+func BenchmarkAppendMessage(b *testing.B, open func(tb testing.TB) chatcore.Store) {
+	b.Run("sequential", func(b *testing.B) {
+		s := open(b)
+		a, peer := MustUser(b, s, "bench-a"), MustUser(b, s, "bench-b")
+		c := MustDirect(b, s, a, peer)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			m := newMessage(c.ID, a.ID, uuid.NewString(), "hello, how are you doing today?", t0)
+			if _, _, err := s.AppendMessage(b.Context(), m, nil); err != nil {
+				b.Fatalf("append %d: %v", i, err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+	})
+	b.Run("parallel", func(b *testing.B) {
+		s := open(b)
+		// Enough conversations that every goroutine has its own.
+		const convs = 64
+		users := MustUsers(b, s, "bench", convs+1)
+		ids := make([]string, convs)
+		for i := range ids {
+			ids[i] = MustDirect(b, s, users[0], users[i+1]).ID
+		}
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			k := int(next.Add(1)-1) % convs
+			conv, sender := ids[k], users[k+1].ID
+			for pb.Next() {
+				m := newMessage(conv, sender, uuid.NewString(), "hello, how are you doing today?", t0)
+				if _, _, err := s.AppendMessage(b.Context(), m, nil); err != nil {
+					b.Error(fmt.Errorf("append: %w", err))
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+	})
+}
