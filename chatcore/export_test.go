@@ -1,0 +1,16 @@
+package chatcore
+
+// CheapPasswordsForTest makes s hash passwords with the smallest argon2id
+// cost, so that service tests under -race do not spend seconds hashing.
+// Verification still reads the cost from each stored hash.
+func CheapPasswordsForTest(s *Service) {
+	s.pw = argonParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h, err := s.hashPassword("parley-dummy-password")
+	if err != nil {
+		panic(err)
+	}
+	s.dummyHash = h
+}
+
+// ActiveTypingForTest returns how many typing periods run on s.
+func ActiveTypingForTest(s *Service) int { return s.typing.active() }

@@ -1,0 +1,385 @@
+package chatcore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/chatcore"
+)
+
+// trio is three users, a group of them all and a direct between a and b.
+type trio struct {
+	a, b, c       *chatcore.User
+	group, direct *chatcore.Conversation
+}
+
+func newTrio(t *testing.T, h *harness) trio {
+	t.Helper()
+	ctx := context.Background()
+	var tr trio
+	tr.a = h.MustRegister(t, "alice").User
+	tr.b = h.MustRegister(t, "bob").User
+	tr.c = h.MustRegister(t, "carol").User
+	var err error
+	if tr.group, _, err = h.svc.CreateConversation(ctx, tr.a.ID, []string{tr.b.ID, tr.c.ID}, "g"); err != nil {
+		t.Fatal(err)
+	}
+	if tr.direct, _, err = h.svc.CreateConversation(ctx, tr.a.ID, []string{tr.b.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func TestSend(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	outsider := h.MustRegister(t, "mallory").User
+	ca, cb, cc := h.connect(t, tr.a.ID), h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
+	cm := h.connect(t, outsider.ID)
+
+	m1, created, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !created || m1.Seq != 1 || m1.SenderID != tr.a.ID || m1.Body != "hello" || m1.Attachments == nil {
+		t.Fatalf("got created=%v %+v", created, m1)
+	}
+	// Every member, the sender included (their other devices), gets it.
+	for _, c := range []*client{ca, cb, cc} {
+		f := MustNextFrame(t, c)
+		if f.Type != chatcore.FrameMessage || f.Message == nil || f.Message.ID != m1.ID || f.Message.Seq != 1 {
+			t.Errorf("%s: got %+v, want message seq 1", c.user, f)
+		}
+	}
+	expectNoFrame(t, cm, 50*time.Millisecond)
+
+	// A retried send returns the original: same id and seq, no new row.
+	again, created, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created || again.ID != m1.ID || again.Seq != 1 {
+		t.Errorf("retry: got created=%v id=%s seq=%d, want false %s 1", created, again.ID, again.Seq, m1.ID)
+	}
+	MustNextFrame(t, cb) // re-pushed, in case the first push was lost
+	m2, _, err := h.svc.Send(ctx, tr.b.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "same client id, other sender", ReplyToSeq: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.Seq != 2 || m2.ReplyToSeq != 1 {
+		t.Errorf("got seq %d reply %d, want 2 1", m2.Seq, m2.ReplyToSeq)
+	}
+	if got := h.stored.get(); got != 2 {
+		t.Errorf("MessageStored called %d times, want 2", got)
+	}
+
+	tests := []struct {
+		name   string
+		caller string
+		req    chatcore.SendRequest
+		want   string
+	}{
+		{"non-member", outsider.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "x", Body: "hi"}, chatcore.EForbidden},
+		{"non-member replying", outsider.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "x", Body: "hi", ReplyToSeq: 1}, chatcore.EForbidden},
+		{"unknown conversation", tr.a.ID, chatcore.SendRequest{ConversationID: "nope", ClientID: "x", Body: "hi"}, chatcore.EForbidden},
+		{"reply past last seq", tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "x", Body: "hi", ReplyToSeq: 3}, chatcore.EInvalid},
+		{"empty body", tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "x"}, chatcore.EInvalid},
+		{"unknown attachment", tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "x", AttachmentIDs: []string{"nope"}}, chatcore.EInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := h.svc.Send(ctx, tc.caller, tc.req)
+			wantCode(t, err, tc.want)
+		})
+	}
+	if got := h.stored.get(); got != 2 {
+		t.Errorf("MessageStored called %d times after rejected sends, want 2", got)
+	}
+}
+
+func TestMessages(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	for i := range 5 {
+		if _, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: fmt.Sprint(i), Body: fmt.Sprint("m", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seqs := func(ms []*chatcore.Message) []int64 {
+		var out []int64
+		for _, m := range ms {
+			out = append(out, m.Seq)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		q    chatcore.MessageQuery
+		want []int64
+	}{
+		{"newest", chatcore.MessageQuery{}, []int64{5, 4, 3, 2, 1}},
+		{"before", chatcore.MessageQuery{Before: 4, Limit: 2}, []int64{3, 2}},
+		{"after", chatcore.MessageQuery{After: 3, Forward: true}, []int64{4, 5}},
+		{"after zero", chatcore.MessageQuery{Forward: true, Limit: 2}, []int64{1, 2}},
+		{"limit over max", chatcore.MessageQuery{Limit: 10000}, []int64{5, 4, 3, 2, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := h.svc.Messages(ctx, tr.b.ID, tr.direct.ID, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(seqs(got), tc.want) {
+				t.Errorf("got seqs %v, want %v", seqs(got), tc.want)
+			}
+		})
+	}
+	_, err := h.svc.Messages(ctx, tr.c.ID, tr.direct.ID, chatcore.MessageQuery{})
+	wantCode(t, err, chatcore.ENotFound)
+	_, err = h.svc.Messages(ctx, tr.a.ID, tr.direct.ID, chatcore.MessageQuery{Limit: -1})
+	wantCode(t, err, chatcore.EInvalid)
+
+	conv, err := h.svc.Conversation(ctx, tr.b.ID, tr.direct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.LastSeq != 5 || conv.UnreadCount != 5 || conv.LastMessage == nil || conv.LastMessage.Seq != 5 {
+		t.Errorf("got last_seq %d unread %d last %+v, want 5 5 seq 5", conv.LastSeq, conv.UnreadCount, conv.LastMessage)
+	}
+}
+
+func TestReceipts(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	ca, cb, cc := h.connect(t, tr.a.ID), h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
+	for i := range 3 {
+		if _, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: fmt.Sprint(i), Body: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []*client{ca, cb, cc} {
+		for range 3 {
+			MustNextFrame(t, c)
+		}
+	}
+
+	r, err := h.svc.MarkDelivered(ctx, tr.b.ID, tr.group.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DeliveredSeq != 2 || r.ReadSeq != 0 || r.UserID != tr.b.ID {
+		t.Errorf("got %+v, want delivered 2 read 0", r)
+	}
+	for _, c := range []*client{ca, cc} {
+		f := MustNextFrame(t, c)
+		if f.Type != chatcore.FrameReceipt || f.UserID != tr.b.ID || f.DeliveredSeq != 2 || f.ConversationID != tr.group.ID {
+			t.Errorf("%s: got %+v, want bob's receipt delivered 2", c.user, f)
+		}
+	}
+	expectNoFrame(t, cb, 50*time.Millisecond) // never to the one who moved it
+
+	// Cumulative: a lower or equal seq changes nothing and pushes nothing.
+	r, err = h.svc.MarkDelivered(ctx, tr.b.ID, tr.group.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DeliveredSeq != 2 {
+		t.Errorf("got delivered %d after a lower mark, want 2", r.DeliveredSeq)
+	}
+	expectNoFrame(t, ca, 50*time.Millisecond)
+
+	// Read raises delivered; beyond the last seq is clamped.
+	r, err = h.svc.MarkRead(ctx, tr.b.ID, tr.group.ID, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DeliveredSeq != 3 || r.ReadSeq != 3 {
+		t.Errorf("got %+v, want delivered 3 read 3", r)
+	}
+	if f := MustNextFrame(t, ca); f.ReadSeq != 3 || f.DeliveredSeq != 3 {
+		t.Errorf("got %+v, want read 3", f)
+	}
+	conv, err := h.svc.Conversation(ctx, tr.b.ID, tr.group.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.UnreadCount != 0 {
+		t.Errorf("got unread %d after reading all, want 0", conv.UnreadCount)
+	}
+
+	outsider := h.MustRegister(t, "mallory").User
+	_, err = h.svc.MarkRead(ctx, outsider.ID, tr.group.ID, 1)
+	wantCode(t, err, chatcore.ENotFound)
+	_, err = h.svc.MarkRead(ctx, tr.b.ID, tr.group.ID, -1)
+	wantCode(t, err, chatcore.EInvalid)
+}
+
+func TestTyping(t *testing.T) {
+	const ttl = 150 * time.Millisecond
+	h := newHarness(t, withTypingTTL(ttl))
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	ca, cb, cc := h.connect(t, tr.a.ID), h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
+
+	start := time.Now()
+	if err := h.svc.Typing(ctx, tr.a.ID, tr.direct.ID, "start"); err != nil {
+		t.Fatal(err)
+	}
+	if f := MustNextFrame(t, cb); f.Type != chatcore.FrameTyping || f.State != "start" || f.UserID != tr.a.ID || f.ConversationID != tr.direct.ID {
+		t.Errorf("got %+v, want alice typing start", f)
+	}
+	// Not stored, not renewed: it turns into a stop by itself.
+	if f := MustNextFrame(t, cb); f.State != "stop" || f.UserID != tr.a.ID {
+		t.Errorf("got %+v, want alice typing stop", f)
+	}
+	if el := time.Since(start); el < ttl {
+		t.Errorf("stop after %v, want ≥ %v", el, ttl)
+	}
+	expectNoFrame(t, ca, 20*time.Millisecond) // never to the typist
+	expectNoFrame(t, cc, 0)                   // nor to non-members
+
+	// An explicit stop is pushed at once and cancels the timer.
+	if err := h.svc.Typing(ctx, tr.a.ID, tr.group.ID, "start"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Typing(ctx, tr.a.ID, tr.group.ID, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{cb, cc} {
+		if f := MustNextFrame(t, c); f.State != "start" {
+			t.Errorf("%s: got %+v, want start", c.user, f)
+		}
+		if f := MustNextFrame(t, c); f.State != "stop" {
+			t.Errorf("%s: got %+v, want stop", c.user, f)
+		}
+	}
+	expectNoFrame(t, cb, 2*ttl)
+	if n := chatcore.ActiveTypingForTest(h.svc); n != 0 {
+		t.Errorf("got %d typing timers, want 0", n)
+	}
+
+	outsider := h.MustRegister(t, "mallory").User
+	wantCode(t, h.svc.Typing(ctx, outsider.ID, tr.group.ID, "start"), chatcore.EForbidden)
+	wantCode(t, h.svc.Typing(ctx, tr.a.ID, tr.group.ID, "dancing"), chatcore.EInvalid)
+}
+
+func TestPresencePushes(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	tr := newTrio(t, h) // alice and bob share two conversations, carol one
+	loner := h.MustRegister(t, "loner").User
+	cb, cc, cl := h.connect(t, tr.b.ID), h.connect(t, tr.c.ID), h.connect(t, loner.ID)
+
+	if err := h.svc.Connected(ctx, tr.a.ID, "conn-1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{cb, cc} {
+		if f := MustNextFrame(t, c); f.Type != chatcore.FramePresence || f.UserID != tr.a.ID || f.Status != "online" {
+			t.Errorf("%s: got %+v, want alice online", c.user, f)
+		}
+	}
+	expectNoFrame(t, cl, 50*time.Millisecond) // shares nothing with alice
+
+	// A second socket is not news; closing one of two is not either.
+	if err := h.svc.Connected(ctx, tr.a.ID, "conn-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Disconnected(ctx, tr.a.ID, "conn-1"); err != nil {
+		t.Fatal(err)
+	}
+	expectNoFrame(t, cb, 50*time.Millisecond)
+	st, err := h.svc.Presence(ctx, tr.b.ID, tr.a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != "online" {
+		t.Errorf("got %+v, want online", st)
+	}
+
+	h.clock.Add(time.Minute)
+	if err := h.svc.Disconnected(ctx, tr.a.ID, "conn-2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{cb, cc} {
+		f := MustNextFrame(t, c)
+		if f.Status != "offline" || !f.LastSeen.Equal(h.clock.Now()) {
+			t.Errorf("%s: got %+v, want offline last_seen %v", c.user, f, h.clock.Now())
+		}
+	}
+	st, err = h.svc.Presence(ctx, tr.b.ID, tr.a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != "offline" || !st.LastSeen.Equal(h.clock.Now()) {
+		t.Errorf("got %+v, want offline at %v", st, h.clock.Now())
+	}
+	_, err = h.svc.Presence(ctx, tr.b.ID, "nobody")
+	wantCode(t, err, chatcore.ENotFound)
+}
+
+func TestNotifyOfflineOnly(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	// Bob has a socket; alice (the sender) and carol have none.
+	if err := h.svc.Connected(ctx, tr.b.ID, "b1"); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k", Body: "wake up"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-h.notifier.ch:
+		want := chatcore.Notification{UserID: tr.c.ID, ConversationID: tr.group.ID, Seq: m.Seq, SenderID: tr.a.ID}
+		if n != want {
+			t.Errorf("got %+v, want %+v", n, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification for the offline member")
+	}
+	// A retry is not a new message: nobody is woken again.
+	if _, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k", Body: "wake up"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-h.notifier.ch:
+		t.Errorf("got notification %+v, want only carol's, once", n)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func TestSlowConsumerKicked(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	stuck := newClient(tr.b.ID, 1) // takes one frame and never reads
+	t.Cleanup(h.svc.Hub().Register(stuck))
+	fine := newClient(tr.c.ID, 64)
+	t.Cleanup(h.svc.Hub().Register(fine))
+
+	for i := range 5 {
+		if _, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: fmt.Sprint(i), Body: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if f := MustNextFrame(t, fine); f.Message == nil || f.Message.Seq != int64(i+1) {
+			t.Fatalf("healthy client: got %+v, want seq %d", f, i+1)
+		}
+	}
+	select {
+	case <-stuck.kicked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("slow consumer was not kicked")
+	}
+	if got := h.slow.get(); got != 1 {
+		t.Errorf("SlowConsumer hook called %d times, want 1", got)
+	}
+}
