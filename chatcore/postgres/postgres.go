@@ -1,0 +1,115 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/chatcore/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is a Postgres database that implements chatcore.Store.
+type DB struct {
+	*sqlstore.Store
+}
+
+var _ chatcore.Store = (*DB)(nil)
+
+// Pool limits. Every chat node and worker holds its own pool, so it stays
+// well below Postgres' default max_connections of 100.
+const (
+	maxOpenConns   = 20
+	connectTimeout = 10 * time.Second
+)
+
+// SQLSTATE codes (Appendix A of the Postgres manual).
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+// migrationLockID keys the advisory lock Migrate holds ("parley" in ASCII).
+const migrationLockID int64 = 0x7061726c6579
+
+// appendMessageSQL stores a message in one statement and one round trip:
+// the CTE raises last_seq under the conversation's row lock (which orders
+// concurrent senders), and the INSERT uses it. A repeated client_id hits
+// the unique index and fails the whole statement, so no seq is consumed.
+const appendMessageSQL = `WITH c AS (
+	UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $7
+	WHERE id = $2 RETURNING last_seq
+)
+INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at)
+SELECT $1::text, $2, c.last_seq, NULLIF($3::text, ''), $4::text, $5::text, $6::bigint, $7 FROM c
+RETURNING seq`
+
+// Open connects to the database at url (postgres://user:pass@host:port/db)
+// and checks that it answers, failing within ten seconds when it does not.
+// It does not migrate: call Migrate.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > connectTimeout {
+		cfg.ConnectTimeout = connectTimeout
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(maxOpenConns)
+	db.SetMaxIdleConns(maxOpenConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cfg.Host, cfg.Port, cfg.Database, err)
+	}
+	migrations, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return &DB{Store: sqlstore.New(db, db, sqlstore.Dialect{
+		Name:                  "postgres",
+		Migrations:            migrations,
+		TimeArg:               func(t time.Time) any { return sqlstore.UTC(t) },
+		IsUniqueViolation:     isCode(uniqueViolation),
+		IsForeignKeyViolation: isCode(foreignKeyViolation),
+		LockMigrations:        lockMigrations,
+		AppendMessageSQL:      appendMessageSQL,
+	})}, nil
+}
+
+// lockMigrations holds a session advisory lock on conn until unlock.
+func lockMigrations(ctx context.Context, conn *sql.Conn) (func() error, error) {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockID); err != nil {
+		return nil, err
+	}
+	return func() error {
+		// The caller's ctx may be done; the unlock must still run.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, migrationLockID)
+		return err
+	}, nil
+}
+
+func isCode(code string) func(error) bool {
+	return func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == code
+	}
+}

@@ -1,0 +1,95 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/chatcore/postgres"
+	"github.com/parley-chat/parley/chatcore/storetest"
+	"github.com/parley-chat/parley/deploy/testenv"
+)
+
+// mustOpen opens a migrated, fresh database that is dropped when tb ends.
+// testenv fails (never skips) when Postgres is not running.
+func mustOpen(tb testing.TB) *postgres.DB {
+	tb.Helper()
+	url := testenv.Postgres(tb)
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		tb.Fatalf("open: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() }) // runs before testenv drops the database
+	if err := db.Migrate(context.Background()); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	return db
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) chatcore.Store { return mustOpen(t) })
+}
+
+// TestMigrateConcurrent runs Migrate from several "nodes" at once on a new
+// database: the advisory lock must make all of them succeed.
+func TestMigrateConcurrent(t *testing.T) {
+	url := testenv.Postgres(t)
+	const nodes = 4
+	dbs := make([]*postgres.DB, nodes)
+	for i := range dbs {
+		db, err := postgres.Open(t.Context(), url)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Go(func() { errs[i] = db.Migrate(t.Context()) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("migrate on node %d: %v", i, err)
+		}
+	}
+	if err := dbs[0].Migrate(t.Context()); err != nil {
+		t.Errorf("migrate again: %v", err)
+	}
+	storetest.MustUser(t, dbs[1], "alice")
+	if err := dbs[2].Ping(t.Context()); err != nil {
+		t.Errorf("ping: %v", err)
+	}
+}
+
+func TestOpenFails(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+	}{
+		{"malformed url", "postgres://%zz"},
+		{"nobody listening", "postgres://postgres@127.0.0.1:1/parley?sslmode=disable"},
+		{"no such database", "postgres://postgres@127.0.0.1:5432/parley_no_such_db?sslmode=disable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			db, err := postgres.Open(t.Context(), tc.url)
+			if err == nil {
+				db.Close()
+				t.Fatalf("open %q: got no error, want one", tc.url)
+			}
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("open %q took %v, want a fast failure", tc.url, d)
+			}
+		})
+	}
+}
+
+func BenchmarkAppendMessage(b *testing.B) {
+	storetest.BenchmarkAppendMessage(b, func(tb testing.TB) chatcore.Store { return mustOpen(tb) })
+}
