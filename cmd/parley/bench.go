@@ -1,0 +1,770 @@
+//go:build parleywire
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// benchConfig is what `parley bench` was asked to do.
+type benchConfig struct {
+	URL                 string
+	Clients             int
+	GroupSize           int
+	Rate                float64 // messages per second, all clients together
+	Duration            time.Duration
+	Drain               time.Duration
+	Idle                bool
+	PID                 int
+	RegisterConcurrency int
+	ConnectConcurrency  int
+	SourceIPs           int
+	SetupTimeout        time.Duration
+}
+
+// parseBenchFlags reads and checks the bench flags.
+func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
+	var c benchConfig
+	fs := flag.NewFlagSet("parley bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: parley bench [flags]\n\n"+
+			"Registers --clients users, puts them in conversations of --group-size, opens one\n"+
+			"WebSocket each and sends --rate messages/s in total for --duration, measuring\n"+
+			"ack and send→deliver latency. With --idle it only holds the sockets open.\n\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "base URL of the server under test")
+	fs.IntVar(&c.Clients, "clients", 1000, "users, one socket each")
+	fs.IntVar(&c.GroupSize, "group-size", 10, "members per conversation (2 = direct conversations)")
+	fs.Float64Var(&c.Rate, "rate", 500, "messages per second, all clients together")
+	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "how long to send (or, with --idle, to hold the sockets)")
+	fs.DurationVar(&c.Drain, "drain", 5*time.Second, "how long to wait for outstanding acks and deliveries after sending stops")
+	fs.BoolVar(&c.Idle, "idle", false, "connect the sockets and hold them without sending (memory measurement)")
+	fs.IntVar(&c.PID, "pid", 0, "server process id: report its RSS per connection and CPU use from /proc")
+	fs.IntVar(&c.RegisterConcurrency, "register-concurrency", 8, "registrations and conversation creations in flight")
+	fs.IntVar(&c.ConnectConcurrency, "connect-concurrency", 32, "WebSocket handshakes in flight")
+	fs.IntVar(&c.SourceIPs, "source-ips", 1, "spread registrations over this many loopback source addresses (127.0.0.2…), as many phones would be; needs a loopback --url")
+	fs.DurationVar(&c.SetupTimeout, "setup-timeout", 10*time.Minute, "bound on registering, creating conversations and connecting")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return c, c.validate()
+}
+
+func (c benchConfig) validate() error {
+	u, err := url.Parse(c.URL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("--url: %w", err)
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("--url %q: want http(s)://host:port", c.URL)
+	case c.Clients < 2:
+		return fmt.Errorf("--clients %d: want at least 2", c.Clients)
+	case c.GroupSize < 2 || c.GroupSize > c.Clients || c.GroupSize > 1000:
+		return fmt.Errorf("--group-size %d: want 2 to min(--clients, 1000)", c.GroupSize)
+	case !c.Idle && (c.Rate <= 0 || math.IsInf(c.Rate, 0) || math.IsNaN(c.Rate)):
+		return fmt.Errorf("--rate %v: want a positive number", c.Rate)
+	case c.Duration <= 0 || c.Drain < 0 || c.SetupTimeout <= 0:
+		return errors.New("--duration and --setup-timeout must be positive, --drain not negative")
+	case c.RegisterConcurrency < 1 || c.ConnectConcurrency < 1:
+		return errors.New("--register-concurrency and --connect-concurrency must be at least 1")
+	case c.SourceIPs < 1 || c.SourceIPs > 250:
+		return fmt.Errorf("--source-ips %d: want 1 to 250", c.SourceIPs)
+	case c.PID < 0:
+		return fmt.Errorf("--pid %d: not a process id", c.PID)
+	}
+	if c.SourceIPs > 1 {
+		ip := net.ParseIP(u.Hostname())
+		if ip == nil || !ip.IsLoopback() || ip.To4() == nil {
+			return errors.New("--source-ips needs an IPv4 loopback --url such as http://127.0.0.1:8080")
+		}
+	}
+	return nil
+}
+
+// groups splits n clients into conversations of size members; a last group
+// too small to converse joins the one before it.
+func groups(n, size int) [][]int {
+	var out [][]int
+	for start := 0; start < n; start += size {
+		g := make([]int, 0, size)
+		for i := start; i < min(start+size, n); i++ {
+			g = append(g, i)
+		}
+		if len(g) < 2 && len(out) > 0 {
+			out[len(out)-1] = append(out[len(out)-1], g...)
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// latencySummary is the distribution of a set of durations.
+type latencySummary struct {
+	N                  int
+	P50, P95, P99, Max time.Duration
+}
+
+// summarize sorts d in place and returns its nearest-rank percentiles.
+func summarize(d []time.Duration) latencySummary {
+	if len(d) == 0 {
+		return latencySummary{}
+	}
+	slices.Sort(d)
+	return latencySummary{
+		N: len(d), P50: percentile(d, 50), P95: percentile(d, 95), P99: percentile(d, 99), Max: d[len(d)-1],
+	}
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+func (s latencySummary) String() string {
+	if s.N == 0 {
+		return "no samples"
+	}
+	r := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
+	return fmt.Sprintf("p50 %s  p95 %s  p99 %s  max %s  (n=%d)", r(s.P50), r(s.P95), r(s.P99), r(s.Max), s.N)
+}
+
+// Bench message bodies carry the send time so that every recipient can
+// measure send→deliver latency: "pbench <run> <unix ns> <n>".
+func benchBody(run string, sent time.Time, n int64) string {
+	return "pbench " + run + " " + strconv.FormatInt(sent.UnixNano(), 10) + " " + strconv.FormatInt(n, 10)
+}
+
+// parseBenchBody returns the send time of a body of this run.
+func parseBenchBody(run, body string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(body, "pbench "+run+" ")
+	if !ok {
+		return time.Time{}, false
+	}
+	ns, _, _ := strings.Cut(rest, " ")
+	v, err := strconv.ParseInt(ns, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, v), true
+}
+
+// benchUser is one registered user with its socket.
+type benchUser struct {
+	idx   int
+	id    string
+	token string
+	conv  string
+	peers int64 // other members of conv
+	conn  *websocket.Conn
+	stats connStats // owned by the reader goroutine until it returns
+}
+
+// connStats is what one socket's reader saw.
+type connStats struct {
+	acks, delivered, echoes, errFrames int64
+	ackLat, deliverLat                 []time.Duration
+	firstError                         string
+	dropped                            error // why the socket closed under us
+	droppedConns                       int64 // in a merged report
+}
+
+type benchRun struct {
+	cfg    benchConfig
+	run    string
+	base   *url.URL
+	stderr io.Writer
+	users  []*benchUser
+	sent   atomic.Int64
+	// writeErrs counts sends that failed to leave the client.
+	writeErrs atomic.Int64
+	// Totals the readers keep as they go, so drain can tell when all is in.
+	acks, delivered, wantDelivered atomic.Int64
+	lastArrival                    atomic.Int64 // unix ns of the latest ack or delivery
+	readers                        sync.WaitGroup
+	closing                        atomic.Bool
+}
+
+// runBench is `parley bench`: a WebSocket load generator for a running
+// server. It talks only to --url.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseBenchFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	base, _ := url.Parse(strings.TrimRight(cfg.URL, "/"))
+	b := &benchRun{cfg: cfg, run: randomHex(4), base: base, stderr: stderr}
+	mode := fmt.Sprintf("%.0f msg/s for %s", cfg.Rate, cfg.Duration)
+	if cfg.Idle {
+		mode = "idle for " + cfg.Duration.String()
+	}
+	fmt.Fprintf(stdout, "parley bench %s: %d clients in conversations of %d, %s, against %s\n",
+		b.run, cfg.Clients, cfg.GroupSize, mode, cfg.URL)
+
+	setupCtx, cancel := context.WithTimeout(ctx, cfg.SetupTimeout)
+	defer cancel()
+	t0 := time.Now()
+	if err := b.register(setupCtx); err != nil {
+		return err
+	}
+	t1 := time.Now()
+	nConvs, err := b.createConversations(setupCtx)
+	if err != nil {
+		return err
+	}
+	t2 := time.Now()
+	rssBefore, _ := readRSSKiB(cfg.PID)
+	defer b.closeAll()
+	if err := b.connect(setupCtx); err != nil {
+		return err
+	}
+	t3 := time.Now()
+	fmt.Fprintf(stdout, "setup: %d users in %s, %d conversations in %s, %d sockets in %s\n",
+		len(b.users), t1.Sub(t0).Round(time.Millisecond), nConvs, t2.Sub(t1).Round(time.Millisecond),
+		len(b.users), t3.Sub(t2).Round(time.Millisecond))
+
+	var rssAfter int64
+	if cfg.PID > 0 {
+		// Let the server settle its per-connection buffers before measuring.
+		sleepCtx(ctx, 2*time.Second)
+		rssAfter, _ = readRSSKiB(cfg.PID)
+	}
+	cpuBefore, _ := readCPUTicks(cfg.PID)
+	selfBefore, _ := readCPUTicks(os.Getpid())
+	start := time.Now()
+	if cfg.Idle {
+		sleepCtx(ctx, cfg.Duration)
+	} else {
+		b.send(ctx, start.Add(cfg.Duration))
+		b.drain(ctx, time.Now().Add(cfg.Drain))
+	}
+	elapsed := time.Since(start)
+	// Throughput counts what arrived over the time it took to arrive: a
+	// server that falls behind stretches the window past --duration.
+	window := cfg.Duration.Seconds()
+	if last := b.lastArrival.Load(); last > 0 {
+		window = max(window, time.Unix(0, last).Sub(start).Seconds())
+	}
+	cpuAfter, _ := readCPUTicks(cfg.PID)
+	selfAfter, _ := readCPUTicks(os.Getpid())
+	b.closeAll()
+
+	rep := b.report()
+	if !cfg.Idle {
+		expected := b.wantDelivered.Load()
+		perMsg := float64(expected) / math.Max(1, float64(rep.acks)) // recipients per message
+		fmt.Fprintf(stdout, "sent        %d (%.1f/s over %s), write errors %d\n",
+			b.sent.Load(), float64(b.sent.Load())/cfg.Duration.Seconds(), cfg.Duration, b.writeErrs.Load())
+		fmt.Fprintf(stdout, "stored      %d acks (%.1f msg/s over %.1fs)\n", rep.acks, float64(rep.acks)/window, window)
+		fmt.Fprintf(stdout, "delivered   %d of %d expected, %.2f%% (%.1f deliveries/s = %.1f msg/s to all %.1f recipients)\n",
+			rep.delivered, expected, 100*float64(rep.delivered)/math.Max(1, float64(expected)),
+			float64(rep.delivered)/window, float64(rep.delivered)/math.Max(1, perMsg)/window, perMsg)
+		fmt.Fprintf(stdout, "ack         %s\n", summarize(rep.ackLat))
+		fmt.Fprintf(stdout, "deliver     %s\n", summarize(rep.deliverLat))
+	}
+	fmt.Fprintf(stdout, "errors      %d error frames, %d dropped connections\n", rep.errFrames, rep.droppedConns)
+	if rep.firstError != "" {
+		fmt.Fprintf(stdout, "            first: %s\n", rep.firstError)
+	}
+	if cfg.PID > 0 {
+		if rssBefore > 0 && rssAfter > 0 {
+			fmt.Fprintf(stdout, "server rss  %d KiB before sockets, %d KiB with %d sockets: %.1f KiB per connection\n",
+				rssBefore, rssAfter, len(b.users), float64(rssAfter-rssBefore)/float64(len(b.users)))
+		}
+		if cpuAfter > cpuBefore {
+			fmt.Fprintf(stdout, "server cpu  %.0f%% of one core over %s\n",
+				100*float64(cpuAfter-cpuBefore)/clockTicks/elapsed.Seconds(), elapsed.Round(time.Millisecond))
+		}
+	}
+	if selfAfter > selfBefore {
+		fmt.Fprintf(stdout, "bench cpu   %.0f%% of one core (same machine)\n", 100*float64(selfAfter-selfBefore)/clockTicks/elapsed.Seconds())
+	}
+	return nil
+}
+
+// --- REST setup ---
+
+type authReply struct {
+	User struct {
+		ID string `json:"id"`
+	} `json:"user"`
+	AccessToken string `json:"access_token"`
+}
+
+func (b *benchRun) register(ctx context.Context) error {
+	clients := make([]*http.Client, b.cfg.SourceIPs)
+	for i := range clients {
+		clients[i] = httpClientFrom(i, b.cfg.SourceIPs)
+	}
+	b.users = make([]*benchUser, b.cfg.Clients)
+	password := "pbench-" + randomHex(12)
+	return forEach(ctx, b.cfg.Clients, b.cfg.RegisterConcurrency, func(ctx context.Context, i int) error {
+		req := map[string]string{
+			"username":     fmt.Sprintf("pb%s-%05d", b.run, i),
+			"password":     password,
+			"display_name": fmt.Sprintf("Bench %d", i),
+		}
+		var rep authReply
+		if err := b.postJSON(ctx, clients[i%len(clients)], "/v1/auth/register", "", req, http.StatusCreated, &rep); err != nil {
+			return fmt.Errorf("register user %d: %w", i, err)
+		}
+		if rep.User.ID == "" || rep.AccessToken == "" {
+			return fmt.Errorf("register user %d: reply without user id or access token", i)
+		}
+		b.users[i] = &benchUser{idx: i, id: rep.User.ID, token: rep.AccessToken}
+		return nil
+	})
+}
+
+func (b *benchRun) createConversations(ctx context.Context) (int, error) {
+	gs := groups(b.cfg.Clients, b.cfg.GroupSize)
+	client := httpClientFrom(0, 1)
+	err := forEach(ctx, len(gs), b.cfg.RegisterConcurrency, func(ctx context.Context, gi int) error {
+		g := gs[gi]
+		owner := b.users[g[0]]
+		others := make([]string, 0, len(g)-1)
+		for _, i := range g[1:] {
+			others = append(others, b.users[i].id)
+		}
+		var rep struct {
+			ID string `json:"id"`
+		}
+		req := map[string]any{"member_ids": others, "title": fmt.Sprintf("bench %s #%d", b.run, gi)}
+		if err := b.postJSON(ctx, client, "/v1/conversations", owner.token, req, 0, &rep); err != nil {
+			return fmt.Errorf("create conversation %d: %w", gi, err)
+		}
+		if rep.ID == "" {
+			return fmt.Errorf("create conversation %d: reply without id", gi)
+		}
+		for _, i := range g {
+			b.users[i].conv = rep.ID
+			b.users[i].peers = int64(len(g) - 1)
+		}
+		return nil
+	})
+	return len(gs), err
+}
+
+// postJSON POSTs body and decodes a 2xx reply (exactly want, if non-zero)
+// into out. It waits out 429s as Retry-After says.
+func (b *benchRun) postJSON(ctx context.Context, c *http.Client, path, token string, body any, want int, out any) error {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base.String()+path, bytes.NewReader(payload))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("read reply: %w", err)
+		}
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			wait := time.Second
+			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+				wait = time.Duration(s) * time.Second
+			}
+			if attempt == 1 || attempt%10 == 0 {
+				fmt.Fprintf(b.stderr, "bench: %s rate limited, waiting %s (attempt %d); see --source-ips\n", path, wait, attempt)
+			}
+			if !sleepCtx(ctx, wait) {
+				return ctx.Err()
+			}
+			continue
+		case resp.StatusCode/100 != 2 || (want != 0 && resp.StatusCode != want):
+			return fmt.Errorf("POST %s: status %d: %s", path, resp.StatusCode, bytes.TrimSpace(data))
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("POST %s: decode reply: %w", path, err)
+		}
+		return nil
+	}
+}
+
+// httpClientFrom returns a client whose connections leave from loopback
+// address 127.0.0.(2+i) when there are several source addresses.
+func httpClientFrom(i, n int) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if n > 1 {
+		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}
+	}
+	return &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 64},
+	}
+}
+
+// forEach runs fn(0..n-1) with at most limit in flight; the first error
+// cancels the rest and is returned.
+func forEach(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(ctx, i); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
+
+// --- WebSocket load ---
+
+// inFrame holds the fields of server frames the bench looks at.
+type inFrame struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message struct {
+		SenderID string `json:"sender_id"`
+		Body     string `json:"body"`
+	} `json:"message"`
+}
+
+type sendFrame struct {
+	Type           string `json:"type"`
+	ClientID       string `json:"client_id"`
+	ConversationID string `json:"conversation_id"`
+	Body           string `json:"body"`
+}
+
+func (b *benchRun) wsURL(token string) string {
+	u := *b.base
+	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	u.Path += "/v1/ws"
+	u.RawQuery = url.Values{"access_token": {token}}.Encode()
+	return u.String()
+}
+
+// connect opens every user's socket, waits for its hello and starts its reader.
+func (b *benchRun) connect(ctx context.Context) error {
+	return forEach(ctx, len(b.users), b.cfg.ConnectConcurrency, func(ctx context.Context, i int) error {
+		u := b.users[i]
+		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		conn, resp, err := websocket.Dial(dctx, b.wsURL(u.token), &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+		if err != nil {
+			if resp != nil {
+				return fmt.Errorf("socket %d: status %d: %w", i, resp.StatusCode, err)
+			}
+			return fmt.Errorf("socket %d: %w", i, err)
+		}
+		conn.SetReadLimit(1 << 20)
+		_, data, err := conn.Read(dctx)
+		if err != nil {
+			conn.CloseNow()
+			return fmt.Errorf("socket %d: read hello: %w", i, err)
+		}
+		var hello inFrame
+		if json.Unmarshal(data, &hello) != nil || hello.Type != "hello" {
+			conn.CloseNow()
+			return fmt.Errorf("socket %d: first frame %.100s, want hello", i, data)
+		}
+		u.conn = conn
+		// Read from now on: that also answers the server's pings.
+		b.readers.Go(func() { b.read(u) })
+		return nil
+	})
+}
+
+func (b *benchRun) read(u *benchUser) {
+	st := &u.stats
+	for {
+		_, data, err := u.conn.Read(context.Background())
+		if err != nil {
+			if !b.closing.Load() {
+				st.dropped = err
+			}
+			return
+		}
+		now := time.Now()
+		var f inFrame
+		if err := json.Unmarshal(data, &f); err != nil {
+			continue
+		}
+		switch f.Type {
+		case "ack":
+			if t, ok := parseBenchBody(b.run, f.Message.Body); ok {
+				st.acks++
+				st.ackLat = append(st.ackLat, now.Sub(t))
+				b.acks.Add(1)
+				b.wantDelivered.Add(u.peers)
+				b.arrived(now)
+			}
+		case "message":
+			t, ok := parseBenchBody(b.run, f.Message.Body)
+			switch {
+			case !ok:
+			case f.Message.SenderID == u.id:
+				st.echoes++
+			default:
+				st.delivered++
+				st.deliverLat = append(st.deliverLat, now.Sub(t))
+				b.delivered.Add(1)
+				b.arrived(now)
+			}
+		case "error":
+			st.errFrames++
+			if st.firstError == "" {
+				st.firstError = fmt.Sprintf("%.200s", data)
+			}
+		}
+	}
+}
+
+// arrived records the time of the latest ack or delivery.
+func (b *benchRun) arrived(t time.Time) {
+	ns := t.UnixNano()
+	for {
+		last := b.lastArrival.Load()
+		if ns <= last || b.lastArrival.CompareAndSwap(last, ns) {
+			return
+		}
+	}
+}
+
+// send runs one paced sender per user until the deadline: each sends every
+// clients/rate seconds, staggered so the total rate is even.
+func (b *benchRun) send(ctx context.Context, deadline time.Time) {
+	period := time.Duration(float64(time.Second) * float64(len(b.users)) / b.cfg.Rate)
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, u := range b.users {
+		offset := time.Duration(int64(period) * int64(i) / int64(len(b.users)))
+		wg.Go(func() {
+			if !sleepCtx(ctx, time.Until(start.Add(offset))) {
+				return
+			}
+			tick := time.NewTicker(period)
+			defer tick.Stop()
+			for n := int64(1); ; n++ {
+				now := time.Now()
+				f := sendFrame{Type: "send", ClientID: fmt.Sprintf("%s-%d-%d", b.run, u.idx, n),
+					ConversationID: u.conv, Body: benchBody(b.run, now, n)}
+				data, _ := json.Marshal(f)
+				wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err := u.conn.Write(wctx, websocket.MessageText, data)
+				wcancel()
+				b.sent.Add(1)
+				if err != nil {
+					b.writeErrs.Add(1)
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// drain waits until every message that left is acked and delivered, or
+// until deadline.
+func (b *benchRun) drain(ctx context.Context, deadline time.Time) {
+	for time.Now().Before(deadline) {
+		if b.acks.Load() >= b.sent.Load()-b.writeErrs.Load() && b.delivered.Load() >= b.wantDelivered.Load() {
+			return
+		}
+		if !sleepCtx(ctx, 20*time.Millisecond) {
+			return
+		}
+	}
+}
+
+// closeAll closes every socket and waits for the readers. Idempotent.
+func (b *benchRun) closeAll() {
+	if b.closing.Swap(true) {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, u := range b.users {
+		if u != nil && u.conn != nil {
+			wg.Go(func() { u.conn.Close(websocket.StatusNormalClosure, "bench done") })
+		}
+	}
+	wg.Wait()
+	b.readers.Wait()
+}
+
+// report merges what the readers saw; call after closeAll.
+func (b *benchRun) report() connStats {
+	var r connStats
+	var dropped int64
+	for _, u := range b.users {
+		s := u.stats
+		r.acks += s.acks
+		r.delivered += s.delivered
+		r.echoes += s.echoes
+		r.errFrames += s.errFrames
+		r.ackLat = append(r.ackLat, s.ackLat...)
+		r.deliverLat = append(r.deliverLat, s.deliverLat...)
+		if r.firstError == "" {
+			r.firstError = s.firstError
+		}
+		if s.dropped != nil {
+			dropped++
+			if r.firstError == "" {
+				r.firstError = "connection dropped: " + s.dropped.Error()
+			}
+		}
+	}
+	r.droppedConns = dropped
+	return r
+}
+
+// --- /proc ---
+
+// clockTicks is USER_HZ, which Linux fixes at 100 on every architecture Go
+// supports.
+const clockTicks = 100
+
+// readRSSKiB returns VmRSS of process pid in KiB (0 without a pid).
+func readRSSKiB(pid int) (int64, error) {
+	if pid <= 0 {
+		return 0, nil
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return parseVmRSS(f)
+}
+
+// parseVmRSS reads the "VmRSS:  12345 kB" line of a /proc/PID/status.
+func parseVmRSS(r io.Reader) (int64, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, fmt.Errorf("odd VmRSS line %q", sc.Text())
+		}
+		return strconv.ParseInt(fields[0], 10, 64)
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("no VmRSS line")
+}
+
+// readCPUTicks returns utime+stime of process pid in clock ticks.
+func readCPUTicks(pid int) (int64, error) {
+	if pid <= 0 {
+		return 0, nil
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseCPUTicks(string(data))
+}
+
+// parseCPUTicks reads fields 14 and 15 of a /proc/PID/stat line; the command
+// name (field 2) may hold spaces and parentheses, so fields count from the
+// last ')'.
+func parseCPUTicks(stat string) (int64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	f := strings.Fields(stat[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0, errors.New("short stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("stat times: %w", err)
+	}
+	return ut + st, nil
+}
+
+// --- helpers ---
+
+// sleepCtx sleeps for d or until ctx is done; it reports whether it slept
+// the whole time.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
+}
