@@ -1,0 +1,215 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/chatcore"
+)
+
+// Defaults for zero fields of Config.
+const (
+	DefaultURLTTL           = 10 * time.Minute
+	MaxURLTTL               = 15 * time.Minute
+	DefaultDownloadTTL      = 5 * time.Minute
+	MaxDownloadTTL          = 5 * time.Minute
+	DefaultPendingGrace     = time.Hour
+	DefaultUploadsPerMinute = 30
+	DefaultUploadBurst      = 10
+	DefaultDailyBytes       = 2 << 30 // 2 GiB
+	DefaultKeyPrefix        = "uploads/"
+)
+
+// KindLimit bounds the uploads of one attachment kind.
+type KindLimit struct {
+	// MaxBytes is the largest declared size accepted.
+	MaxBytes int64
+	// ContentTypes are the declared media types accepted (lower case, no
+	// parameters). "type/*" accepts a whole top-level type and "*" any
+	// type. The bytes are sniffed on complete whatever was declared.
+	ContentTypes []string
+}
+
+// DefaultLimits returns the per-kind limits used for kinds Config.Limits
+// leaves out: image ≤ 25 MiB, voice ≤ 16 MiB, video ≤ 512 MiB, file ≤ 100 MiB.
+func DefaultLimits() map[chatcore.AttachmentKind]KindLimit {
+	return map[chatcore.AttachmentKind]KindLimit{
+		chatcore.AttachImage: {MaxBytes: 25 << 20, ContentTypes: []string{
+			"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif", "image/avif",
+		}},
+		chatcore.AttachVoice: {MaxBytes: 16 << 20, ContentTypes: []string{
+			"audio/mp4", "audio/m4a", "audio/x-m4a", "audio/aac", "audio/mpeg", "audio/ogg", "audio/opus",
+			"audio/webm", "audio/wav", "audio/x-wav", "audio/wave", "audio/amr", "audio/amr-wb", "audio/3gpp",
+			"audio/flac", "audio/x-flac",
+		}},
+		chatcore.AttachVideo: {MaxBytes: 512 << 20, ContentTypes: []string{
+			"video/mp4", "video/quicktime", "video/3gpp", "video/webm", "video/x-matroska",
+		}},
+		chatcore.AttachFile: {MaxBytes: 100 << 20, ContentTypes: []string{"*"}},
+	}
+}
+
+// Store is what the Service needs of chatcore.Store.
+type Store interface {
+	chatcore.AttachmentStore
+	IsMember(ctx context.Context, conversationID, userID string) (bool, error)
+}
+
+// Enqueuer hands a verified attachment to the media workers. Enqueueing
+// the same attachment twice must be harmless (workers use the attachment id
+// as task id).
+type Enqueuer interface {
+	EnqueueAttachment(ctx context.Context, a *chatcore.Attachment) error
+}
+
+// Config configures a Service. Store and Objects are required; every other
+// zero field means its documented default.
+type Config struct {
+	Store   Store
+	Objects ObjectStore
+	// Enqueuer receives each attachment once verified. If nil, attachments
+	// stay in status processing.
+	Enqueuer Enqueuer
+	// Clock tells the time (expiry, rate limit, quota). If nil, the system clock.
+	Clock chatcore.Clock
+	// Logger. If nil, slog.Default().
+	Logger *slog.Logger
+
+	// Limits per kind. Kinds left out use DefaultLimits; within a kind, a
+	// zero MaxBytes or empty ContentTypes keeps that default.
+	Limits map[chatcore.AttachmentKind]KindLimit
+
+	// URLTTL is how long a presigned upload is valid. If zero,
+	// DefaultURLTTL; at most MaxURLTTL.
+	URLTTL time.Duration
+	// DownloadTTL is how long a presigned download is valid. If zero,
+	// DefaultDownloadTTL; at most MaxDownloadTTL.
+	DownloadTTL time.Duration
+	// PendingGrace is how long after its URL expired an upload may still be
+	// completed (a large upload started just before expiry may take a
+	// while); the janitor removes pending uploads after it. If zero,
+	// DefaultPendingGrace.
+	PendingGrace time.Duration
+
+	// UploadsPerMinute is the rate of CreateUpload per user, with bursts of
+	// UploadBurst. If zero, DefaultUploadsPerMinute and DefaultUploadBurst;
+	// negative disables the limit. The limit is kept in this process.
+	UploadsPerMinute int
+	UploadBurst      int
+	// DailyBytes is how many declared bytes a user may upload per UTC day.
+	// If zero, DefaultDailyBytes; negative disables the quota.
+	DailyBytes int64
+
+	// KeyPrefix starts every object key. If empty, DefaultKeyPrefix.
+	KeyPrefix string
+}
+
+// withDefaults returns c with zero fields filled and limits merged.
+func (c Config) withDefaults() Config {
+	if c.Clock == nil {
+		c.Clock = chatcore.SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	limits := DefaultLimits()
+	for kind, l := range c.Limits {
+		d := limits[kind]
+		if l.MaxBytes > 0 {
+			d.MaxBytes = l.MaxBytes
+		}
+		if len(l.ContentTypes) > 0 {
+			d.ContentTypes = make([]string, len(l.ContentTypes))
+			for i, t := range l.ContentTypes {
+				d.ContentTypes[i] = strings.ToLower(strings.TrimSpace(t))
+			}
+		}
+		limits[kind] = d
+	}
+	c.Limits = limits
+	if c.URLTTL == 0 {
+		c.URLTTL = DefaultURLTTL
+	}
+	if c.DownloadTTL == 0 {
+		c.DownloadTTL = DefaultDownloadTTL
+	}
+	if c.PendingGrace == 0 {
+		c.PendingGrace = DefaultPendingGrace
+	}
+	if c.UploadsPerMinute == 0 {
+		c.UploadsPerMinute = DefaultUploadsPerMinute
+		if c.UploadBurst == 0 {
+			c.UploadBurst = DefaultUploadBurst
+		}
+	}
+	if c.UploadBurst <= 0 {
+		c.UploadBurst = max(1, c.UploadsPerMinute/3)
+	}
+	if c.DailyBytes == 0 {
+		c.DailyBytes = DefaultDailyBytes
+	}
+	if c.KeyPrefix == "" {
+		c.KeyPrefix = DefaultKeyPrefix
+	}
+	return c
+}
+
+// Validate reports a missing or out-of-range field of c (after defaults).
+func (c Config) validate() error {
+	var errs []error
+	if c.Store == nil {
+		errs = append(errs, errors.New("store is required"))
+	}
+	if c.Objects == nil {
+		errs = append(errs, errors.New("object store is required"))
+	}
+	for kind, l := range c.Limits {
+		switch kind {
+		case chatcore.AttachImage, chatcore.AttachVoice, chatcore.AttachVideo, chatcore.AttachFile:
+		default:
+			errs = append(errs, fmt.Errorf("limits: unknown kind %q", kind))
+		}
+		for _, t := range l.ContentTypes {
+			if t == "*" {
+				continue
+			}
+			if mt, _, err := mime.ParseMediaType(t); err != nil || mt != t {
+				errs = append(errs, fmt.Errorf("limits: %s: bad content type %q", kind, t))
+			}
+		}
+	}
+	if c.URLTTL < time.Second || c.URLTTL > MaxURLTTL {
+		errs = append(errs, fmt.Errorf("URL TTL %v is outside 1s..%v", c.URLTTL, MaxURLTTL))
+	}
+	if c.DownloadTTL < time.Second || c.DownloadTTL > MaxDownloadTTL {
+		errs = append(errs, fmt.Errorf("download TTL %v is outside 1s..%v", c.DownloadTTL, MaxDownloadTTL))
+	}
+	if c.PendingGrace < 0 {
+		errs = append(errs, fmt.Errorf("pending grace %v is negative", c.PendingGrace))
+	}
+	if strings.HasPrefix(c.KeyPrefix, "/") || strings.Contains(c.KeyPrefix, "..") {
+		errs = append(errs, fmt.Errorf("key prefix %q must be relative", c.KeyPrefix))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("upload: config: %w", err)
+	}
+	return nil
+}
+
+// allows reports whether the limit accepts the media type mt.
+func (l KindLimit) allows(mt string) bool {
+	for _, t := range l.ContentTypes {
+		if t == "*" || t == mt {
+			return true
+		}
+		if prefix, ok := strings.CutSuffix(t, "/*"); ok && strings.HasPrefix(mt, prefix+"/") {
+			return true
+		}
+	}
+	return false
+}

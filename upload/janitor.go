@@ -1,0 +1,104 @@
+package upload
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/parley-chat/parley/chatcore"
+)
+
+// Janitor defaults.
+const (
+	DefaultJanitorInterval = time.Minute
+	DefaultJanitorBatch    = 100
+)
+
+// Janitor removes pending uploads past their ExpiresAt: the object (if the
+// client uploaded one) and the attachment row. Several nodes may run one;
+// deleting twice is harmless.
+type Janitor struct {
+	Store   chatcore.AttachmentStore
+	Objects ObjectStore
+	Logger  *slog.Logger
+	// Clock tells the time. If nil, the system clock.
+	Clock chatcore.Clock
+	// Interval between sweeps. If zero, DefaultJanitorInterval.
+	Interval time.Duration
+	// Batch is how many rows one query lists. If zero, DefaultJanitorBatch.
+	Batch int
+}
+
+// NewJanitor returns a Janitor with default interval and batch size.
+func NewJanitor(store chatcore.AttachmentStore, objects ObjectStore, logger *slog.Logger) *Janitor {
+	return &Janitor{Store: store, Objects: objects, Logger: logger}
+}
+
+// Run sweeps at once and then every Interval until ctx is done. Errors are
+// logged; the next sweep retries.
+func (j *Janitor) Run(ctx context.Context) {
+	interval := j.Interval
+	if interval <= 0 {
+		interval = DefaultJanitorInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := j.Sweep(ctx); err != nil && ctx.Err() == nil {
+			j.logger().ErrorContext(ctx, "upload janitor sweep", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (j *Janitor) logger() *slog.Logger {
+	if j.Logger == nil {
+		return slog.Default()
+	}
+	return j.Logger
+}
+
+// Sweep removes every pending upload expired by now and returns how many.
+func (j *Janitor) Sweep(ctx context.Context) (int, error) {
+	clock := j.Clock
+	if clock == nil {
+		clock = chatcore.SystemClock{}
+	}
+	batch := j.Batch
+	if batch <= 0 {
+		batch = DefaultJanitorBatch
+	}
+	now := clock.Now()
+	removed := 0
+	// Rows are listed by updated_at, which for a pending upload is its
+	// creation; its ExpiresAt is later, so list everything older than now
+	// and keep those whose ExpiresAt has passed. Rows not yet expired end
+	// the walk: newer rows expire later still (with one configuration).
+	before := now
+	for {
+		list, err := j.Store.ListAttachments(ctx, chatcore.StatusPending, before, batch)
+		if err != nil {
+			return removed, err
+		}
+		for _, a := range list {
+			if a.ExpiresAt.After(now) {
+				return removed, nil
+			}
+			if err := deletePending(ctx, j.Store, j.Objects, a); err != nil {
+				return removed, err
+			}
+			removed++
+			j.logger().InfoContext(ctx, "expired upload removed", slog.String("attachment_id", a.ID))
+		}
+		if len(list) < batch {
+			return removed, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
+	}
+}
