@@ -18,4 +18,3 @@ func newObjectKey(prefix string, now time.Time) (string, error) {
 	}
 	return prefix + now.UTC().Format("2006-01-02") + "/" + hex.EncodeToString(r[:]) + "/original", nil
 }
-
