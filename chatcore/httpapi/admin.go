@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/parley-chat/parley/chatcore"
 )
@@ -129,7 +128,7 @@ func (s *Server) adminUI() http.Handler {
 				Value:    token,
 				Path:     "/admin/queues",
 				Expires:  exp,
-				MaxAge:   int(time.Until(exp).Seconds()),
+				MaxAge:   int(exp.Sub(s.cfg.Clock.Now()).Seconds()),
 				HttpOnly: true,
 				Secure:   r.TLS != nil,
 				SameSite: http.SameSiteStrictMode,

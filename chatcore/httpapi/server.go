@@ -93,6 +93,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
+	// Clock times socket expiry; nil: the system clock. Give it the
+	// service's clock so token expiry agrees with Authenticate.
+	Clock chatcore.Clock
 	// AllowedOrigins are host patterns (path.Match syntax, e.g.
 	// "app.example.com", "*.example.com", or "https://app.example.com")
 	// allowed to open the WebSocket from a browser. Empty: same host only.
@@ -123,6 +126,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = chatcore.SystemClock{}
 	}
 	if c.MaxFrameBytes <= 0 {
 		c.MaxFrameBytes = DefaultMaxFrameBytes

@@ -145,7 +145,7 @@ func (c *wsConn) setExpiry(exp time.Time) {
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
-	c.expiry = time.AfterFunc(time.Until(exp), func() {
+	c.expiry = time.AfterFunc(exp.Sub(c.srv.cfg.Clock.Now()), func() {
 		c.requestClose(closeTokenExpired, "token expired")
 	})
 }
