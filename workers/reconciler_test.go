@@ -1,0 +1,98 @@
+package workers_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/workers"
+)
+
+func TestReconcilerReenqueuesLostTasks(t *testing.T) {
+	e := newEnv(t)
+	enq := e.enqueuer(t, workers.EnqueueOptions{})
+	lost := e.attach(t, chatcore.AttachImage, "image/jpeg", testJPEG(t, 320, 240))
+	alive := e.attach(t, chatcore.AttachVoice, "audio/ogg", []byte("OggS"))
+	if err := enq.EnqueueAttachment(e.ctx, lost); err != nil {
+		t.Fatal(err)
+	}
+	// Redis loses its data (a restart without persistence, a failover)...
+	if err := e.rdb.FlushDB(e.ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// ...while another upload's task is enqueued after it.
+	if err := enq.EnqueueAttachment(e.ctx, alive); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.Clock, cfg.StuckAfter = e.clock, 10*time.Minute
+	rec := workers.NewReconciler(cfg)
+	defer rec.Close()
+
+	for _, tc := range []struct {
+		name    string
+		advance time.Duration
+		want    int
+	}{
+		{"young attachments are left alone", time.Minute, 0},
+		{"a stuck attachment without a task is enqueued", 15 * time.Minute, 1},
+		{"once enqueued it has a live task", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.clock.Advance(tc.advance)
+			got, err := rec.ReconcileOnce(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("got %d reconciled, want %d", got, tc.want)
+			}
+		})
+	}
+	info, err := e.inspector(t).GetTaskInfo(workers.QueueImage, lost.ID)
+	if err != nil {
+		t.Fatalf("lost task was not enqueued again: %v", err)
+	}
+	if info.State != asynq.TaskStatePending || info.MaxRetry != workers.DefaultMaxRetry {
+		t.Errorf("got state %v max retry %d, want pending with the default %d", info.State, info.MaxRetry, workers.DefaultMaxRetry)
+	}
+
+	// A worker picks it up and the attachment turns ready.
+	e.start(t, e.config())
+	e.bus.waitAttachment(t, lost.ID, chatcore.StatusReady, 30*time.Second)
+}
+
+func TestReconcilerRerunsArchivedTaskOfProcessingRow(t *testing.T) {
+	e := newEnv(t)
+	a := e.attach(t, chatcore.AttachImage, "image/jpeg", testJPEG(t, 320, 240))
+	// The last try could not record its verdict: the task is archived while
+	// the row still says processing.
+	task, err := workers.NewMediaTask(a, asynq.MaxRetry(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := asynq.NewClient(e.redis)
+	defer c.Close()
+	if _, err := c.Enqueue(task); err != nil {
+		t.Fatal(err)
+	}
+	insp := e.inspector(t)
+	if err := insp.ArchiveTask(workers.QueueImage, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.Clock, cfg.StuckAfter = e.clock, time.Minute
+	e.clock.Advance(time.Hour)
+	rec := workers.NewReconciler(cfg)
+	defer rec.Close()
+	if got, err := rec.ReconcileOnce(e.ctx); err != nil || got != 1 {
+		t.Fatalf("got %d reconciled (err %v), want 1", got, err)
+	}
+	if info, err := insp.GetTaskInfo(workers.QueueImage, a.ID); err != nil || info.State != asynq.TaskStatePending {
+		t.Fatalf("got %+v (err %v), want the archived task pending again", info, err)
+	}
+	e.start(t, e.config())
+	e.bus.waitAttachment(t, a.ID, chatcore.StatusReady, 30*time.Second)
+}
