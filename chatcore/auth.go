@@ -101,7 +101,9 @@ func (s *Service) Login(ctx context.Context, username, password string) (*AuthRe
 		_ = verifyPassword(s.dummyHash, password)
 		return nil, Errorf(EUnauthorized, msgBadCredentials)
 	}
-	if len(password) > MaxPasswordBytes || !verifyPassword(hash, password) {
+	// Always run the hash, even for an over-long password, so that timing
+	// tells nothing more about existing users than about unknown ones.
+	if ok := verifyPassword(hash, password); !ok || len(password) > MaxPasswordBytes {
 		return nil, Errorf(EUnauthorized, msgBadCredentials)
 	}
 	return s.issue(ctx, u, "")

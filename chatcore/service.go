@@ -25,6 +25,8 @@ const (
 	notifyQueueSize = 4096
 	// notifyTimeout bounds one background presence lookup plus its Notify calls.
 	notifyTimeout = 10 * time.Second
+	// publishTimeout bounds one publish to the bus.
+	publishTimeout = 5 * time.Second
 )
 
 // ServiceConfig is what NewService needs. Store, Bus, Presence and a
@@ -206,6 +208,10 @@ func (s *Service) publish(ctx context.Context, recipients []string, frame []byte
 	if len(recipients) == 0 {
 		return
 	}
+	// What is published is already decided (often stored): a caller that
+	// hangs up now must not cancel the push to everyone else.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
 	if err := s.hub.Publish(ctx, Event{Recipients: recipients, Frame: frame}); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: publish failed",
 			slog.String("op", op), slog.Int("recipients", len(recipients)), slog.Any("error", err))
