@@ -45,11 +45,15 @@ const migrationLockID int64 = 0x7061726c6579
 
 // appendMessageSQL stores a message in one statement and one round trip:
 // the CTE raises last_seq under the conversation's row lock (which orders
-// concurrent senders), and the INSERT uses it. A repeated client_id hits
-// the unique index and fails the whole statement, so no seq is consumed.
+// concurrent senders), and the INSERT uses it. A retry whose client_id is
+// already stored matches no row (sqlstore then returns the original); one
+// racing a concurrent twice hits the unique index, which fails the whole
+// statement, so no seq is consumed either way.
 const appendMessageSQL = `WITH c AS (
 	UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $7
-	WHERE id = $2 RETURNING last_seq
+	WHERE id = $2 AND NOT EXISTS (
+		SELECT 1 FROM messages WHERE conversation_id = $2 AND sender_id = $4::text AND client_id = NULLIF($3::text, ''))
+	RETURNING last_seq
 )
 INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at)
 SELECT $1::text, $2, c.last_seq, NULLIF($3::text, ''), $4::text, $5::text, $6::bigint, $7 FROM c

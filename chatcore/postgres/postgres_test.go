@@ -2,9 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/parley-chat/parley/chatcore"
 	"github.com/parley-chat/parley/chatcore/postgres"
@@ -16,8 +20,7 @@ import (
 // testenv fails (never skips) when Postgres is not running.
 func mustOpen(tb testing.TB) *postgres.DB {
 	tb.Helper()
-	url := testenv.Postgres(tb)
-	db, err := postgres.Open(context.Background(), url)
+	db, err := postgres.Open(context.Background(), testenv.Postgres(tb))
 	if err != nil {
 		tb.Fatalf("open: %v", err)
 	}
@@ -28,18 +31,49 @@ func mustOpen(tb testing.TB) *postgres.DB {
 	return db
 }
 
+// TestStore gives each contract test an empty schema of one database:
+// creating a database per test costs about a second on this machine.
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) chatcore.Store { return mustOpen(t) })
+	base := testenv.Postgres(t)
+	admin, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	n := 0
+	storetest.Run(t, func(t *testing.T) chatcore.Store {
+		n++
+		schema := fmt.Sprintf("contract_%d", n)
+		if _, err := admin.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+			t.Fatalf("create schema: %v", err)
+		}
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatalf("parse %s: %v", base, err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema) // pgx passes unknown keys as runtime parameters
+		u.RawQuery = q.Encode()
+		db, err := postgres.Open(t.Context(), u.String())
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := db.Migrate(t.Context()); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+		return db
+	})
 }
 
 // TestMigrateConcurrent runs Migrate from several "nodes" at once on a new
 // database: the advisory lock must make all of them succeed.
 func TestMigrateConcurrent(t *testing.T) {
-	url := testenv.Postgres(t)
+	dsn := testenv.Postgres(t)
 	const nodes = 4
 	dbs := make([]*postgres.DB, nodes)
 	for i := range dbs {
-		db, err := postgres.Open(t.Context(), url)
+		db, err := postgres.Open(t.Context(), dsn)
 		if err != nil {
 			t.Fatalf("open %d: %v", i, err)
 		}

@@ -58,10 +58,10 @@ func (s *Store) AppendMessage(ctx context.Context, m *chatcore.Message, attachme
 		err = s.write.QueryRowContext(ctx, s.d.AppendMessageSQL,
 			m.ID, m.ConversationID, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt)).Scan(&m.Seq)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
+		case errors.Is(err, sql.ErrNoRows) && m.ClientID == "":
 			return nil, false, chatcore.Errorf(chatcore.ENotFound, "no conversation %s", m.ConversationID)
-		case s.d.IsUniqueViolation(err):
-			err = errDuplicate
+		case errors.Is(err, sql.ErrNoRows), s.d.IsUniqueViolation(err):
+			err = errDuplicate // or no conversation: told apart below
 		}
 		if err == nil {
 			m.Attachments = []*chatcore.Attachment{}
@@ -82,7 +82,7 @@ func (s *Store) AppendMessage(ctx context.Context, m *chatcore.Message, attachme
 		orig, err := s.messageByClientID(ctx, s.read, m.ConversationID, m.SenderID, m.ClientID)
 		if err != nil {
 			if chatcore.ErrorCode(err) == chatcore.ENotFound {
-				return nil, false, chatcore.Errorf(chatcore.EConflict, "message %s exists", m.ID)
+				return nil, false, s.appendFailed(ctx, m)
 			}
 			return nil, false, fmt.Errorf("append message: %w", err)
 		}
@@ -92,6 +92,21 @@ func (s *Store) AppendMessage(ctx context.Context, m *chatcore.Message, attachme
 		return nil, false, fmt.Errorf("append message: %w", err)
 	}
 	return m, true, nil
+}
+
+// appendFailed explains an append that stored nothing and found no
+// original: the conversation is gone, or the message id is taken.
+func (s *Store) appendFailed(ctx context.Context, m *chatcore.Message) error {
+	var exists bool
+	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1)`, m.ConversationID).Scan(&exists)
+	switch {
+	case err != nil:
+		return fmt.Errorf("append message: %w", err)
+	case !exists:
+		return chatcore.Errorf(chatcore.ENotFound, "no conversation %s", m.ConversationID)
+	default:
+		return chatcore.Errorf(chatcore.EConflict, "message %s exists", m.ID)
+	}
 }
 
 // appendTx is AppendMessage in a transaction. It returns the original when

@@ -113,6 +113,15 @@ func applyMigration(ctx context.Context, conn *sql.Conn, m migration) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	// Checked again inside the transaction: another process sharing a
+	// SQLite file (which has no advisory lock) may have applied it meanwhile.
+	var done bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.version).Scan(&done); err != nil {
+		return err
+	}
+	if done {
+		return nil
+	}
 	// No arguments: both drivers run the file as one multi-statement script.
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err

@@ -36,9 +36,11 @@ type Dialect struct {
 	// AppendMessageSQL, when set, is one statement that raises the
 	// conversation's last_seq and inserts the message with it, returning
 	// seq; its arguments are id, conversation_id, client_id, sender_id,
-	// body, reply_to_seq, created_at. A duplicate client_id must fail the
-	// statement (unique violation) so that no seq is consumed. AppendMessage
-	// uses it for messages without attachments: one round trip per send.
+	// body, reply_to_seq, created_at. It returns no row when the
+	// conversation does not exist or the client_id is stored already, and
+	// must fail (unique violation) rather than consume a seq when a
+	// concurrent duplicate wins. AppendMessage uses it for messages without
+	// attachments: one round trip per send.
 	// Empty: a transaction (UPDATE ... RETURNING, then INSERT).
 	AppendMessageSQL string
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -14,6 +15,10 @@ import (
 // path every chat message takes: "sequential" into one conversation, and
 // "parallel" from b.RunParallel goroutines each sending into a conversation
 // of its own (as many senders in different chats do). Both report msg/s.
+// parallelism times GOMAXPROCS is the number of concurrent senders in
+// the parallel benchmark.
+const parallelism = 16
+
 func BenchmarkAppendMessage(b *testing.B, open func(tb testing.TB) chatcore.Store) {
 	b.Run("sequential", func(b *testing.B) {
 		s := open(b)
@@ -32,13 +37,16 @@ func BenchmarkAppendMessage(b *testing.B, open func(tb testing.TB) chatcore.Stor
 	b.Run("parallel", func(b *testing.B) {
 		s := open(b)
 		// Enough conversations that every goroutine has its own.
-		const convs = 64
+		convs := max(64, parallelism*runtime.GOMAXPROCS(0))
 		users := MustUsers(b, s, "bench", convs+1)
 		ids := make([]string, convs)
 		for i := range ids {
 			ids[i] = MustDirect(b, s, users[0], users[i+1]).ID
 		}
 		var next atomic.Int64
+		// Many senders at once, as on a busy chat node: concurrent commits
+		// share the database's WAL flushes (group commit).
+		b.SetParallelism(parallelism)
 		b.ReportAllocs()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
