@@ -72,7 +72,8 @@ type Config struct {
 	// before handing them back to the queue. If zero, 30 s.
 	ShutdownTimeout time.Duration
 	// PollInterval is how often an idle process asks Redis for new tasks;
-	// it bounds the pickup latency of a new upload. If zero, 100 ms.
+	// it bounds the pickup latency of a new upload (about half of it on
+	// average, one Lua call per poll). If zero, 50 ms.
 	PollInterval time.Duration
 	// TempDir holds originals and derived files while a task runs. If
 	// empty, os.TempDir().
@@ -154,7 +155,7 @@ func (c Config) withDefaults() Config {
 		c.ShutdownTimeout = 30 * time.Second
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 100 * time.Millisecond
+		c.PollInterval = 50 * time.Millisecond
 	}
 	if c.TempDir == "" {
 		c.TempDir = os.TempDir()

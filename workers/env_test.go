@@ -11,6 +11,7 @@ import (
 	"image/jpeg"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/chatcore"
+	pg "github.com/parley-chat/parley/chatcore/postgres"
 	"github.com/parley-chat/parley/chatcore/sqlite"
 	"github.com/parley-chat/parley/deploy/testenv"
 	"github.com/parley-chat/parley/upload/s3"
@@ -84,11 +86,17 @@ func (b *recBus) waitAttachment(tb testing.TB, id string, want chatcore.Attachme
 	}
 }
 
+// storeDB is what both SQL adapters offer.
+type storeDB interface {
+	chatcore.Store
+	Migrate(ctx context.Context) error
+}
+
 // env is one test's slice of the real services: a SQLite store with two
 // members of a group and one outsider, versitygw, a private Redis database.
 type env struct {
 	ctx     context.Context
-	store   *sqlite.DB
+	store   storeDB
 	s3      *testenv.S3Server
 	objects *s3.Store
 	redis   asynq.RedisConnOpt
@@ -100,7 +108,10 @@ type env struct {
 	conv              string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env { return newEnvWith(t, false) }
+
+// newEnvWith is newEnv on Postgres (a fresh database) when postgres is set.
+func newEnvWith(t testing.TB, postgres bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{ctx: ctx, bus: newRecBus(), clock: &fakeClock{now: time.Now()}}
@@ -118,7 +129,12 @@ func newEnv(t *testing.T) *env {
 	e.rdb = goredis.NewClient(gopt)
 	t.Cleanup(func() { e.rdb.Close() })
 
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
+	var db storeDB
+	if postgres {
+		db, err = pg.Open(ctx, testenv.Postgres(t))
+	} else {
+		db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +174,7 @@ func newEnv(t *testing.T) *env {
 
 // attach stores data as alice's upload of kind, marks it processing and
 // sends it in a message to the group, as a completed upload would be.
-func (e *env) attach(t *testing.T, kind chatcore.AttachmentKind, contentType string, data []byte) *chatcore.Attachment {
+func (e *env) attach(t testing.TB, kind chatcore.AttachmentKind, contentType string, data []byte) *chatcore.Attachment {
 	t.Helper()
 	id := newID()
 	key := "uploads/" + e.alice + "/" + id + "/original"
@@ -187,12 +203,20 @@ func (e *env) config() workers.Config {
 		Store: e.store, Objects: e.objects, Bus: e.bus, Redis: e.redis,
 		Concurrency: 2, RetryBase: 100 * time.Millisecond, RetryMax: 500 * time.Millisecond,
 		PollInterval: 20 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: testLogger(),
 	}
 }
 
+// testLogger discards logs unless PARLEY_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
 // start runs a worker Server until the test ends.
-func (e *env) start(t *testing.T, cfg workers.Config) *workers.Server {
+func (e *env) start(t testing.TB, cfg workers.Config) *workers.Server {
 	t.Helper()
 	srv, err := workers.NewServer(cfg)
 	if err != nil {
@@ -206,7 +230,7 @@ func (e *env) start(t *testing.T, cfg workers.Config) *workers.Server {
 }
 
 // enqueuer returns an Enqueuer closed with the test.
-func (e *env) enqueuer(t *testing.T, opts workers.EnqueueOptions) *workers.Enqueuer {
+func (e *env) enqueuer(t testing.TB, opts workers.EnqueueOptions) *workers.Enqueuer {
 	t.Helper()
 	enq := workers.NewEnqueuer(e.redis, opts)
 	t.Cleanup(func() { enq.Close() })

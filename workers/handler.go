@@ -116,18 +116,33 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}
 	}()
 	start := time.Now()
-	if err := h.run(ctx, a); err != nil {
+	var st stages
+	if err := h.run(ctx, a, &st); err != nil {
 		return h.fail(ctx, log, a, err)
 	}
 	h.metrics.observe(a.Kind, time.Since(start))
 	h.metrics.job(a.Kind, outcomeReady)
-	log.Info("attachment ready", slog.Duration("took", time.Since(start)))
 	h.notify(ctx, log, a)
+	log.Info("attachment ready", slog.Duration("took", time.Since(start)),
+		slog.Duration("fetch", st.fetch), slog.Duration("process", st.process),
+		slog.Duration("store", st.store), slog.Duration("record", st.record))
 	return nil
 }
 
+// stages times the parts of a run for the log.
+type stages struct{ fetch, process, store, record time.Duration }
+
+// lap returns the time since *t and moves *t to now.
+func lap(t *time.Time) time.Duration {
+	now := time.Now()
+	d := now.Sub(*t)
+	*t = now
+	return d
+}
+
 // run processes a and, on success, records the result in one update.
-func (h *Handler) run(ctx context.Context, a *chatcore.Attachment) error {
+func (h *Handler) run(ctx context.Context, a *chatcore.Attachment, st *stages) error {
+	t := time.Now()
 	dir, err := os.MkdirTemp(h.tempDir, "parley-media-*")
 	if err != nil {
 		return fmt.Errorf("temp dir: %w", err)
@@ -138,6 +153,7 @@ func (h *Handler) run(ctx context.Context, a *chatcore.Attachment) error {
 	if err := h.fetch(ctx, a, src); err != nil {
 		return err
 	}
+	st.fetch = lap(&t)
 	out := filepath.Join(dir, "out")
 	if err := os.Mkdir(out, 0o700); err != nil {
 		return fmt.Errorf("temp dir: %w", err)
@@ -146,6 +162,7 @@ func (h *Handler) run(ctx context.Context, a *chatcore.Attachment) error {
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
+	st.process = lap(&t)
 
 	variants := map[string]chatcore.Variant{
 		chatcore.VariantOriginal: {
@@ -166,6 +183,8 @@ func (h *Handler) run(ctx context.Context, a *chatcore.Attachment) error {
 		}
 	}
 
+	st.store = lap(&t)
+
 	done := *a
 	done.Status = chatcore.StatusReady
 	done.Error = ""
@@ -179,6 +198,7 @@ func (h *Handler) run(ctx context.Context, a *chatcore.Attachment) error {
 	if err := h.store.UpdateAttachment(ctx, &done); err != nil {
 		return fmt.Errorf("record result: %w", err)
 	}
+	st.record = lap(&t)
 	*a = done
 	return nil
 }
