@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,34 +65,21 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// TestMigrateConcurrent runs Migrate from several "nodes" at once on a new
-// database: the advisory lock must make all of them succeed.
+// TestMigrateConcurrent migrates one new database from four pools at once,
+// as nodes starting together do: the advisory lock serialises them.
 func TestMigrateConcurrent(t *testing.T) {
 	dsn := testenv.Postgres(t)
-	const nodes = 4
-	dbs := make([]*postgres.DB, nodes)
-	for i := range dbs {
+	var handles []storetest.Migrator
+	var dbs []*postgres.DB
+	for range 4 {
 		db, err := postgres.Open(t.Context(), dsn)
 		if err != nil {
-			t.Fatalf("open %d: %v", i, err)
+			t.Fatalf("open: %v", err)
 		}
 		t.Cleanup(func() { db.Close() })
-		dbs[i] = db
+		handles, dbs = append(handles, db), append(dbs, db)
 	}
-	errs := make([]error, nodes)
-	var wg sync.WaitGroup
-	for i, db := range dbs {
-		wg.Go(func() { errs[i] = db.Migrate(t.Context()) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("migrate on node %d: %v", i, err)
-		}
-	}
-	if err := dbs[0].Migrate(t.Context()); err != nil {
-		t.Errorf("migrate again: %v", err)
-	}
+	storetest.MigrateConcurrently(t, handles...)
 	storetest.MustUser(t, dbs[1], "alice")
 	if err := dbs[2].Ping(t.Context()); err != nil {
 		t.Errorf("ping: %v", err)

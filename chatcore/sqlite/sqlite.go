@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -40,6 +41,10 @@ const busyTimeout = 10 * time.Second
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
+	}
+	if strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		// Reads and writes use separate pools, which must share one file.
+		return nil, fmt.Errorf("sqlite: open %q: want a file path, not an in-memory database or URI", path)
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/parley-chat/parley/chatcore"
@@ -29,29 +28,23 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) chatcore.Store { return mustOpen(t) })
 }
 
-func TestMigrateIdempotent(t *testing.T) {
+// TestMigrateConcurrent migrates one new file from three pools at once, as
+// three processes sharing it would (SQLite has no advisory lock).
+func TestMigrateConcurrent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "dir", "parley.db")
-	db, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer db.Close()
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() { errs[i] = db.Migrate(t.Context()) })
-	}
-	wg.Wait()
-	for i, err := range errs {
+	var handles []storetest.Migrator
+	var dbs []*sqlite.DB
+	for range 3 {
+		db, err := sqlite.Open(t.Context(), path)
 		if err != nil {
-			t.Errorf("migrate %d: %v", i, err)
+			t.Fatalf("open: %v", err)
 		}
+		t.Cleanup(func() { db.Close() })
+		handles, dbs = append(handles, db), append(dbs, db)
 	}
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Errorf("migrate again: %v", err)
-	}
-	storetest.MustUser(t, db, "alice")
-	if err := db.Ping(t.Context()); err != nil {
+	storetest.MigrateConcurrently(t, handles...)
+	storetest.MustUser(t, dbs[1], "alice")
+	if err := dbs[2].Ping(t.Context()); err != nil {
 		t.Errorf("ping: %v", err)
 	}
 }
@@ -62,6 +55,7 @@ func TestOpenFails(t *testing.T) {
 		path string
 	}{
 		{"empty path", ""},
+		{"in memory", ":memory:"},
 		{"directory as file", t.TempDir()},
 		{"not a database", writeFile(t, "garbage.db", "this is not sqlite, just some text long enough to be a header of a file")},
 	}

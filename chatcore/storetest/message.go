@@ -148,6 +148,10 @@ func testAppendMessageDedup(t *testing.T, s chatcore.Store) {
 			}
 		})
 	}
+	reused := newMessage(c.ID, a.ID, "fresh", "same id as the first", at(time.Minute))
+	reused.ID = orig.ID
+	_, _, err = s.AppendMessage(ctx(t), reused, nil)
+	wantCode(t, err, chatcore.EConflict)
 	if got := lastSeq(t, s, c.ID, a.ID); got != 5 {
 		t.Errorf("last seq: got %d, want 5", got)
 	}
