@@ -25,7 +25,9 @@ func TestNewServiceConfig(t *testing.T) {
 		{"no objects", func(c *upload.Config) { c.Objects = nil }, false},
 		{"URL TTL over 15 min", func(c *upload.Config) { c.URLTTL = 16 * time.Minute }, false},
 		{"download TTL over 5 min", func(c *upload.Config) { c.DownloadTTL = 6 * time.Minute }, false},
-		{"unknown kind", func(c *upload.Config) { c.Limits = map[chatcore.AttachmentKind]upload.KindLimit{"sticker": {MaxBytes: 1}} }, false},
+		{"unknown kind", func(c *upload.Config) {
+			c.Limits = map[chatcore.AttachmentKind]upload.KindLimit{"sticker": {MaxBytes: 1}}
+		}, false},
 		{"bad content type", func(c *upload.Config) {
 			c.Limits = map[chatcore.AttachmentKind]upload.KindLimit{"image": {ContentTypes: []string{"image/png;x=1"}}}
 		}, false},
