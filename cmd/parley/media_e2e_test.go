@@ -1,0 +1,526 @@
+//go:build parleywire
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/parley-chat/parley/deploy/testenv"
+)
+
+// The media end-to-end tests run a chat node and media workers as separate
+// processes on real Postgres, Redis and versitygw, and follow uploads from
+// the sender's complete to the recipient's socket.
+
+const mediaAdminPassword = "root-password-for-e2e"
+
+var workerReadyRE = regexp.MustCompile(`worker running`)
+
+// mediaStack is one test's services, chat node and users: alice and bob in
+// a group, bob's socket open, and an admin.
+type mediaStack struct {
+	t     *testing.T
+	env   []string
+	s3    *testenv.S3Server
+	redis string
+	node  *proc
+
+	admin, alice, bob *client
+	conv              string
+	bs                *socket
+}
+
+func newMediaStack(t *testing.T, extraEnv ...string) *mediaStack {
+	t.Helper()
+	m := &mediaStack{t: t, s3: testenv.S3(t), redis: testenv.Redis(t)}
+	m.env = append([]string{
+		"PARLEY_DATABASE_URL=" + testenv.Postgres(t),
+		"PARLEY_REDIS_URL=" + m.redis,
+		"PARLEY_JWT_SECRET=" + strings.Repeat("media-e2e-", 4),
+		"PARLEY_S3_ENDPOINT=" + m.s3.Endpoint,
+		"PARLEY_S3_BUCKET=parley",
+		"PARLEY_S3_ACCESS_KEY=" + m.s3.AccessKey,
+		"PARLEY_S3_SECRET_KEY=" + m.s3.SecretKey,
+		"PARLEY_S3_REGION=" + m.s3.Region,
+		"PARLEY_ADMIN_USERNAME=root",
+		"PARLEY_ADMIN_PASSWORD=" + mediaAdminPassword,
+		"PARLEY_LOG_LEVEL=warn",
+		"PARLEY_METRICS_ADDR=127.0.0.1:0",
+	}, extraEnv...)
+	m.node = start(t, m.env, nil, "serve", "-addr", "127.0.0.1:0")
+	m.admin = login(t, m.node.URL, "root", mediaAdminPassword)
+	m.alice = register(t, m.node.URL, "alice")
+	m.bob = register(t, m.node.URL, "bob")
+	var conv struct {
+		ID string `json:"id"`
+	}
+	m.alice.do("POST", "/v1/conversations", map[string]any{"member_ids": []string{m.bob.User.ID}, "title": "media"},
+		http.StatusCreated, &conv)
+	m.conv = conv.ID
+	m.bs = m.bob.dial()
+	return m
+}
+
+// worker starts a `parley worker` process.
+func (m *mediaStack) worker() *proc {
+	m.t.Helper()
+	return start(m.t, m.env, workerReadyRE, "worker")
+}
+
+// upload sends data as c's upload of kind through the presigned request,
+// completes it and returns the attachment id.
+func (m *mediaStack) upload(c *client, kind, contentType, name string, data []byte) string {
+	m.t.Helper()
+	var ticket struct {
+		Upload struct {
+			ID string `json:"id"`
+		} `json:"upload"`
+		Method  string            `json:"method"`
+		URL     string            `json:"url"`
+		Fields  map[string]string `json:"fields"`
+		Headers map[string]string `json:"headers"`
+	}
+	c.do("POST", "/v1/uploads", map[string]any{
+		"kind": kind, "content_type": contentType, "size": len(data), "filename": name, "conversation_id": m.conv,
+	}, http.StatusCreated, &ticket)
+	var req *http.Request
+	var err error
+	switch ticket.Method {
+	case "POST":
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for k, v := range ticket.Fields {
+			mw.WriteField(k, v)
+		}
+		fw, _ := mw.CreateFormFile("file", name)
+		fw.Write(data)
+		mw.Close()
+		req, err = http.NewRequest("POST", ticket.URL, &body)
+		if err == nil {
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+		}
+	default:
+		req, err = http.NewRequest(ticket.Method, ticket.URL, bytes.NewReader(data))
+		for k, v := range ticket.Headers {
+			if err == nil {
+				req.Header.Set(k, v)
+			}
+		}
+	}
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		m.t.Fatalf("upload to the store: %v", err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		m.t.Fatalf("upload to the store: got %d %s", resp.StatusCode, raw)
+	}
+	var done struct {
+		Attachment map[string]any `json:"attachment"`
+	}
+	c.do("POST", "/v1/uploads/"+ticket.Upload.ID+"/complete", nil, http.StatusAccepted, &done)
+	if done.Attachment["status"] != "processing" {
+		m.t.Fatalf("complete: got status %v, want processing", done.Attachment["status"])
+	}
+	return ticket.Upload.ID
+}
+
+// send posts a message carrying attachment ids to the group.
+func (m *mediaStack) send(c *client, ids ...string) {
+	m.t.Helper()
+	c.do("POST", "/v1/conversations/"+m.conv+"/messages", map[string]any{
+		"client_id": "m-" + strings.Join(ids, "-"), "body": "look", "attachment_ids": ids,
+	}, http.StatusCreated, nil)
+}
+
+// sendAndExpectProcessing sends a message with the attachment and checks that
+// bob receives it with the attachment still processing.
+func (m *mediaStack) sendAndExpectProcessing(id string) {
+	m.t.Helper()
+	m.send(m.alice, id)
+	msg := m.bs.expect("message", func(f map[string]any) bool {
+		return attachmentIn(f["message"], id) != nil
+	})
+	if a := attachmentIn(msg["message"], id); a["status"] != "processing" {
+		m.t.Fatalf("message reached bob with attachment %v, want status processing", a)
+	}
+}
+
+// attachmentFrame waits up to timeout for an attachment frame about id in
+// status.
+func (m *mediaStack) attachmentFrame(id, status string, timeout time.Duration) map[string]any {
+	m.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case f, ok := <-m.bs.frames:
+			if !ok {
+				m.t.Fatalf("bob's socket closed while waiting for %s to be %s", id, status)
+			}
+			if f["type"] != "attachment" {
+				continue
+			}
+			a, _ := f["attachment"].(map[string]any)
+			if a["id"] == id && a["status"] == status {
+				if ids, _ := f["conversation_ids"].([]any); len(ids) != 1 || ids[0] != m.conv {
+					m.t.Errorf("attachment frame conversation_ids: got %v, want [%s]", f["conversation_ids"], m.conv)
+				}
+				return a
+			}
+		case <-deadline:
+			m.t.Fatalf("bob got no attachment frame with %s %s within %v", id, status, timeout)
+		}
+	}
+}
+
+// download fetches a variant as c: Parley redirects to a presigned GET.
+func (m *mediaStack) download(c *client, id, variant string) []byte {
+	m.t.Helper()
+	status, body := c.request("GET", "/v1/attachments/"+id+"/"+variant, nil)
+	if status != http.StatusFound {
+		m.t.Fatalf("download %s/%s: got %d %s, want 302", id, variant, status, body)
+	}
+	req, _ := http.NewRequest("GET", c.base+"/v1/attachments/"+id+"/"+variant, nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req) // follows the redirect
+	if err != nil {
+		m.t.Fatalf("download %s/%s: %v", id, variant, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		m.t.Fatalf("download %s/%s from the store: got %d %s", id, variant, resp.StatusCode, b)
+	}
+	return b
+}
+
+// jobs lists media jobs through the admin API.
+func (m *mediaStack) jobs(queue, state string) []map[string]any {
+	m.t.Helper()
+	var out struct {
+		Jobs []map[string]any `json:"jobs"`
+	}
+	m.admin.do("GET", "/v1/admin/jobs?queue="+queue+"&state="+state, nil, http.StatusOK, &out)
+	return out.Jobs
+}
+
+// waitJob polls the admin API until the task id is in state.
+func (m *mediaStack) waitJob(queue, state, id string, timeout time.Duration) map[string]any {
+	m.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, j := range m.jobs(queue, state) {
+			if j["task_id"] == id {
+				return j
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m.t.Fatalf("job %s/%s not %s within %v", queue, id, state, timeout)
+	return nil
+}
+
+func attachmentIn(msg any, id string) map[string]any {
+	mm, _ := msg.(map[string]any)
+	list, _ := mm["attachments"].([]any)
+	for _, a := range list {
+		if am, _ := a.(map[string]any); am["id"] == id {
+			return am
+		}
+	}
+	return nil
+}
+
+func variant(a map[string]any, name string) map[string]any {
+	vs, _ := a["variants"].(map[string]any)
+	v, _ := vs[name].(map[string]any)
+	return v
+}
+
+// mediaCorpus makes the inputs once per test binary: the benchmark corpus
+// of pipeline/testdata/mkcorpus.sh (a 12 MP photo, 60 s of AAC voice, a 5 s
+// 1080p H.264 video) plus a 4 minute voice note that takes a worker a while.
+var mediaCorpusOnce struct {
+	sync.Once
+	dir string
+	err error
+}
+
+func mediaCorpus(t testing.TB) string {
+	t.Helper()
+	mediaCorpusOnce.Do(func() {
+		dir := filepath.Join(os.TempDir(), "parley-bench-corpus")
+		mediaCorpusOnce.dir = dir
+		if _, err := os.Stat(filepath.Join(dir, "video1080p.mp4")); err != nil {
+			script, _ := filepath.Abs("../../pipeline/testdata/mkcorpus.sh")
+			if out, err := exec.Command("bash", script, dir, "bench").CombinedOutput(); err != nil {
+				mediaCorpusOnce.err = fmt.Errorf("mkcorpus: %v\n%s", err, out)
+				return
+			}
+		}
+		long := filepath.Join(dir, "voice4min.m4a")
+		if _, err := os.Stat(long); err != nil {
+			out, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+				"-f", "lavfi", "-i", "sine=f=220:d=240", "-c:a", "aac", "-b:a", "48k", "-ac", "1", long+".tmp.m4a").CombinedOutput()
+			if err == nil {
+				err = os.Rename(long+".tmp.m4a", long)
+			}
+			if err != nil {
+				mediaCorpusOnce.err = fmt.Errorf("ffmpeg: %v\n%s", err, out)
+			}
+		}
+	})
+	if mediaCorpusOnce.err != nil {
+		t.Fatal(mediaCorpusOnce.err)
+	}
+	return mediaCorpusOnce.dir
+}
+
+func readCorpus(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(mediaCorpus(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// corruptJPEG starts like a JPEG (so complete accepts it) and then is noise.
+func corruptJPEG() []byte {
+	b := []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+	for i := range 4096 {
+		b = append(b, byte(i*7+3))
+	}
+	return b
+}
+
+// oggOpusBitrate checks an Ogg Opus file's head and returns its bitrate in
+// kbit/s over durationMS.
+func oggOpusBitrate(t *testing.T, b []byte, durationMS float64) float64 {
+	t.Helper()
+	if !bytes.HasPrefix(b, []byte("OggS")) || !bytes.Contains(b[:min(len(b), 200)], []byte("OpusHead")) {
+		t.Fatalf("audio variant is not Ogg Opus: % x", b[:min(len(b), 40)])
+	}
+	// The granule position of the last page counts 48 kHz samples.
+	last := bytes.LastIndex(b, []byte("OggS"))
+	if last < 0 || last+14 > len(b) {
+		t.Fatal("audio variant has no last Ogg page")
+	}
+	var granule uint64
+	for i := 7; i >= 0; i-- {
+		granule = granule<<8 | uint64(b[last+6+i])
+	}
+	if granule == 0 {
+		t.Errorf("last Ogg page has granule 0")
+	}
+	return float64(len(b)) * 8 / durationMS
+}
+
+func TestMediaReachesMembersThroughSeparateWorker(t *testing.T) {
+	m := newMediaStack(t)
+	m.worker()
+	photo, voice, video := readCorpus(t, "photo12mp.jpg"), readCorpus(t, "voice60s.m4a"), readCorpus(t, "video1080p.mp4")
+
+	t.Run("photo", func(t *testing.T) {
+		id := m.upload(m.alice, "image", "image/jpeg", "IMG_0001.jpg", photo)
+		m.sendAndExpectProcessing(id)
+		a := m.attachmentFrame(id, "ready", 60*time.Second)
+		if a["blurhash"] == "" || a["blurhash"] == nil || a["width"] != 4032.0 || a["height"] != 3024.0 {
+			t.Errorf("ready photo: got %vx%v blurhash %v, want 4032x3024 with a blurhash", a["width"], a["height"], a["blurhash"])
+		}
+		for _, tc := range []struct {
+			variant string
+			maxSide int
+		}{{"preview", 1280}, {"thumbnail", 320}} {
+			if variant(a, tc.variant) == nil {
+				t.Fatalf("ready photo has no %s variant: %v", tc.variant, a["variants"])
+			}
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(m.download(m.bob, id, tc.variant)))
+			if err != nil {
+				t.Fatalf("%s is not a JPEG: %v", tc.variant, err)
+			}
+			if max(cfg.Width, cfg.Height) != tc.maxSide {
+				t.Errorf("%s: got %dx%d, want long side %d", tc.variant, cfg.Width, cfg.Height, tc.maxSide)
+			}
+		}
+	})
+
+	t.Run("voice", func(t *testing.T) {
+		id := m.upload(m.alice, "voice", "audio/mp4", "voice.m4a", voice)
+		m.sendAndExpectProcessing(id)
+		a := m.attachmentFrame(id, "ready", 60*time.Second)
+		dur, _ := a["duration_ms"].(float64)
+		wave, _ := a["waveform"].([]any)
+		if dur < 59_500 || dur > 60_500 || len(wave) != 64 || variant(a, "audio") == nil {
+			t.Fatalf("ready voice: got duration %v ms, %d waveform values, audio %v; want ~60000 ms, 64, an audio variant",
+				dur, len(wave), variant(a, "audio"))
+		}
+		kbps := oggOpusBitrate(t, m.download(m.bob, id, "audio"), dur)
+		if kbps < 24*0.85 || kbps > 24*1.15 {
+			t.Errorf("audio variant: got %.1f kbit/s, want 24 ±15%%", kbps)
+		}
+	})
+
+	t.Run("video", func(t *testing.T) {
+		id := m.upload(m.alice, "video", "video/mp4", "clip.mp4", video)
+		m.sendAndExpectProcessing(id)
+		a := m.attachmentFrame(id, "ready", 60*time.Second)
+		if a["blurhash"] == "" || a["blurhash"] == nil || variant(a, "poster") == nil || a["width"] != 1920.0 {
+			t.Fatalf("ready video: got width %v blurhash %v poster %v, want 1920 wide with both", a["width"], a["blurhash"], variant(a, "poster"))
+		}
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(m.download(m.bob, id, "poster")))
+		if err != nil || cfg.Width != 1280 {
+			t.Errorf("poster: got %dx%d (err %v), want a 1280 px wide JPEG", cfg.Width, cfg.Height, err)
+		}
+	})
+
+	t.Run("corrupt", func(t *testing.T) {
+		id := m.upload(m.alice, "image", "image/jpeg", "broken.jpg", corruptJPEG())
+		m.sendAndExpectProcessing(id)
+		a := m.attachmentFrame(id, "failed", 60*time.Second)
+		if a["error"] != "corrupt" {
+			t.Errorf("failed attachment: got error %v, want corrupt", a["error"])
+		}
+		j := m.waitJob("image", "archived", id, 10*time.Second)
+		if j["attachment_id"] != id || j["kind"] != "image" || j["retried"] != 0.0 || j["error"] == "" {
+			t.Errorf("archived job: got %v, want attachment %s, kind image, no retries, an error", j, id)
+		}
+	})
+
+	t.Run("non-admins get 403 on admin routes", func(t *testing.T) {
+		for _, tc := range []struct{ method, path string }{
+			{"GET", "/v1/admin/jobs?state=archived"},
+			{"POST", "/v1/admin/jobs/image/" + "x" + "/requeue"},
+			{"POST", "/v1/admin/jobs/requeue"},
+			{"GET", "/admin/queues/"},
+			{"GET", "/admin/queues/api/queues"},
+		} {
+			var body any
+			if tc.method == "POST" {
+				body = map[string]any{"queue": "image", "state": "archived"}
+			}
+			if status, raw := m.bob.request(tc.method, tc.path, body); status != http.StatusForbidden {
+				t.Errorf("bob %s %s: got %d %s, want 403", tc.method, tc.path, status, raw)
+			}
+		}
+		status, page := m.admin.request("GET", "/admin/queues/", nil)
+		if status != http.StatusOK || !bytes.Contains(page, []byte(`<div id="root">`)) || bytes.Contains(page, []byte("googleapis")) {
+			t.Errorf("admin /admin/queues/: got %d, want the dashboard with no external assets:\n%.300s", status, page)
+		}
+	})
+}
+
+func TestMediaRetriesAndAdminRequeue(t *testing.T) {
+	m := newMediaStack(t, "PARLEY_WORKER_MAX_RETRY=2")
+	m.worker()
+	photo := readCorpus(t, "photo12mp.jpg")
+	opt, err := asynq.ParseRedisURI(m.redis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	// uploadWhileStoreIsDown uploads two photos (the store must be up for
+	// that) with the image queue paused, then stops the store and lets the
+	// worker at them.
+	uploadWhileStoreIsDown := func(names ...string) []string {
+		t.Helper()
+		if err := insp.PauseQueue("image"); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, n := range names {
+			ids = append(ids, m.upload(m.alice, "image", "image/jpeg", n, photo))
+		}
+		m.send(m.alice, ids...)
+		m.s3.Stop()
+		if err := insp.UnpauseQueue("image"); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+
+	// The store is down for the first tries: they fail and are retried with
+	// backoff; once it is back they succeed.
+	ab := uploadWhileStoreIsDown("a.jpg", "b.jpg")
+	j := m.waitJob("image", "retry", ab[0], 60*time.Second)
+	if j["retried"] != 1.0 || !strings.Contains(fmt.Sprint(j["error"]), "original") {
+		t.Errorf("job waiting to retry: got %v, want 1 retry after failing to read the original", j)
+	}
+	m.s3.Start()
+	for _, id := range ab {
+		m.attachmentFrame(id, "ready", 60*time.Second)
+	}
+
+	// The store stays down through every try: the uploads fail for good
+	// and their jobs are archived. Once it is back an admin requeues one
+	// through the API and one through the CLI, and they turn ready.
+	cd := uploadWhileStoreIsDown("c.jpg", "d.jpg")
+	for _, id := range cd {
+		if got := m.attachmentFrame(id, "failed", 120*time.Second); got["error"] != "storage" {
+			t.Errorf("attachment %s failed with %v, want storage", id, got["error"])
+		}
+		if j := m.waitJob("image", "archived", id, 10*time.Second); j["retried"] != 2.0 || j["max_retry"] != 2.0 {
+			t.Errorf("archived job: got %v, want 2 of 2 retries used", j)
+		}
+	}
+	m.s3.Start()
+
+	m.admin.do("POST", "/v1/admin/jobs/image/"+cd[0]+"/requeue", nil, http.StatusOK, nil)
+	m.attachmentFrame(cd[0], "processing", 30*time.Second)
+	m.attachmentFrame(cd[0], "ready", 60*time.Second)
+
+	out, err := exec.Command(binary(t), "jobs", "requeue", "-redis-url", m.redis, "-queue", "image", "-task", cd[1]).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "requeued") {
+		t.Fatalf("parley jobs requeue: %v\n%s", err, out)
+	}
+	m.attachmentFrame(cd[1], "ready", 60*time.Second)
+	out, err = exec.Command(binary(t), "jobs", "list", "-redis-url", m.redis, "-state", "archived").CombinedOutput()
+	if err != nil || strings.Contains(string(out), cd[0]) || strings.Contains(string(out), cd[1]) {
+		t.Errorf("parley jobs list after the requeues: %v\n%s\nwant neither %v archived", err, out, cd)
+	}
+}
+
+func TestMediaJobSurvivesKilledWorker(t *testing.T) {
+	m := newMediaStack(t)
+	long := readCorpus(t, "voice4min.m4a")
+	w1 := m.worker()
+	id := m.upload(m.alice, "voice", "audio/mp4", "long.m4a", long)
+	m.send(m.alice, id)
+	m.waitJob("voice", "active", id, 30*time.Second)
+	w1.Kill() // kill -9 mid-job: no goodbye, the task stays active with a lease
+	killed := time.Now()
+	if j := m.waitJob("voice", "active", id, time.Second); j == nil {
+		t.Fatal("the job finished before the worker was killed")
+	}
+
+	// asynq hands a task back once its lease (30 s, renewed every few
+	// seconds) has been expired for 30 s more; a worker that starts after
+	// that recovers it at once.
+	time.Sleep(time.Until(killed.Add(61 * time.Second)))
+	m.worker()
+	a := m.attachmentFrame(id, "ready", 90*time.Second)
+	if dur, _ := a["duration_ms"].(float64); dur < 239_000 || dur > 241_000 {
+		t.Errorf("ready voice note: got duration %v ms, want ~240000", dur)
+	}
+}
