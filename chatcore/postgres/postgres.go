@@ -94,6 +94,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		IsForeignKeyViolation: isCode(foreignKeyViolation),
 		LockMigrations:        lockMigrations,
 		AppendMessageSQL:      appendMessageSQL,
+		ArrayParams:           true,
 	})}, nil
 }
 

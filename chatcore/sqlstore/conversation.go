@@ -62,7 +62,7 @@ func (s *Store) CreateConversation(ctx context.Context, c *chatcore.Conversation
 	}
 	prepareConversation(c)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := checkUsers(ctx, tx, memberIDs); err != nil {
+		if err := s.checkUsers(ctx, tx, memberIDs); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, title, created_by, created_at, last_seq, last_activity_at)
@@ -109,11 +109,12 @@ func (s *Store) insertMembers(ctx context.Context, tx *sql.Tx, convID string, us
 }
 
 // checkUsers returns ENotFound naming the first of ids that is no user.
-func checkUsers(ctx context.Context, q queryer, ids []string) error {
+func (s *Store) checkUsers(ctx context.Context, q queryer, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	found, err := scanStrings(q.QueryContext(ctx, `SELECT id FROM users WHERE id IN (`+placeholders(1, len(ids))+`)`, anys(ids)...))
+	cond, args := s.in("id", 1, ids)
+	found, err := scanStrings(q.QueryContext(ctx, `SELECT id FROM users WHERE `+cond, args...))
 	if err != nil {
 		return fmt.Errorf("check users: %w", err)
 	}
@@ -148,7 +149,7 @@ func (s *Store) FindOrCreateDirect(ctx context.Context, c *chatcore.Conversation
 	prepareConversation(c)
 	created := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := checkUsers(ctx, tx, []string{a, b}); err != nil {
+		if err := s.checkUsers(ctx, tx, []string{a, b}); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, title, created_by, created_at, last_seq, last_activity_at, direct_key)
@@ -245,16 +246,17 @@ func (s *Store) fillViews(ctx context.Context, convs []*chatcore.Conversation, u
 		return err
 	}
 	byID := make(map[string]*chatcore.Conversation, len(convs))
-	ids := make([]any, 0, len(convs))
+	ids := make([]string, 0, len(convs))
 	for _, c := range convs {
 		byID[c.ID] = c
 		ids = append(ids, c.ID)
 	}
 	// Last messages: seq = last_seq, read in the same query as the seq so
 	// that a message appended meanwhile cannot leave a gap.
+	cond, args := s.in("c.id", 1, ids)
 	msgs, err := scanMessages(s.read.QueryContext(ctx, `SELECT `+messageCols+`
 FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
-WHERE c.id IN (`+placeholders(1, len(ids))+`)`, ids...))
+WHERE `+cond, args...))
 	if err != nil {
 		return fmt.Errorf("last messages: %w", err)
 	}
@@ -265,10 +267,11 @@ WHERE c.id IN (`+placeholders(1, len(ids))+`)`, ids...))
 		byID[m.ConversationID].LastMessage = m
 	}
 
+	cond, args = s.in("me.conversation_id", 2, ids)
 	rows, err := s.read.QueryContext(ctx, `SELECT m.conversation_id, COUNT(*)
 FROM members me JOIN messages m ON m.conversation_id = me.conversation_id AND m.seq > me.read_seq
-WHERE me.user_id = $1 AND me.conversation_id IN (`+placeholders(2, len(ids))+`) AND m.sender_id <> $1
-GROUP BY m.conversation_id`, append([]any{userID}, ids...)...)
+WHERE me.user_id = $1 AND `+cond+` AND m.sender_id <> $1
+GROUP BY m.conversation_id`, append([]any{userID}, args...)...)
 	if err != nil {
 		return fmt.Errorf("unread counts: %w", err)
 	}
@@ -287,14 +290,15 @@ GROUP BY m.conversation_id`, append([]any{userID}, ids...)...)
 // fillMembers loads the members of convs in one query.
 func (s *Store) fillMembers(ctx context.Context, q queryer, convs []*chatcore.Conversation) error {
 	byID := make(map[string]*chatcore.Conversation, len(convs))
-	ids := make([]any, 0, len(convs))
+	ids := make([]string, 0, len(convs))
 	for _, c := range convs {
 		c.Members = []chatcore.Member{}
 		byID[c.ID] = c
 		ids = append(ids, c.ID)
 	}
+	cond, args := s.in("conversation_id", 1, ids)
 	rows, err := q.QueryContext(ctx, `SELECT conversation_id, user_id, joined_at, delivered_seq, read_seq FROM members
-WHERE conversation_id IN (`+placeholders(1, len(ids))+`) ORDER BY conversation_id, joined_at, user_id`, ids...)
+WHERE `+cond+` ORDER BY conversation_id, joined_at, user_id`, args...)
 	if err != nil {
 		return fmt.Errorf("load members: %w", err)
 	}
@@ -369,7 +373,7 @@ func (s *Store) AddMembers(ctx context.Context, id string, userIDs []string, now
 		if chatcore.ConversationKind(kind) != chatcore.KindGroup {
 			return chatcore.Errorf(chatcore.EInvalid, "members of a direct conversation cannot change")
 		}
-		if err := checkUsers(ctx, tx, userIDs); err != nil {
+		if err := s.checkUsers(ctx, tx, userIDs); err != nil {
 			return err
 		}
 		if err := s.insertMembers(ctx, tx, id, userIDs, UTC(now), lastSeq); err != nil {

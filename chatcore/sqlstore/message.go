@@ -169,7 +169,8 @@ func (s *Store) attachable(ctx context.Context, q queryer, senderID string, ids 
 	if len(dedupe(ids)) != len(ids) {
 		return nil, chatcore.Errorf(chatcore.EInvalid, "an attachment is listed twice")
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+attachmentCols+` FROM attachments a WHERE a.id IN (`+placeholders(1, len(ids))+`)`, anys(ids)...)
+	cond, args := s.in("a.id", 1, ids)
+	rows, err := q.QueryContext(ctx, `SELECT `+attachmentCols+` FROM attachments a WHERE `+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load attachments: %w", err)
 	}
@@ -249,9 +250,10 @@ func (s *Store) fillAttachments(ctx context.Context, q queryer, msgs []*chatcore
 		byID[m.ID] = m
 		ids = append(ids, m.ID)
 	}
+	cond, args := s.in("ma.message_id", 1, ids)
 	rows, err := q.QueryContext(ctx, `SELECT ma.message_id, `+attachmentCols+`
 FROM message_attachments ma JOIN attachments a ON a.id = ma.attachment_id
-WHERE ma.message_id IN (`+placeholders(1, len(ids))+`) ORDER BY ma.message_id, ma.position`, anys(ids)...)
+WHERE `+cond+` ORDER BY ma.message_id, ma.position`, args...)
 	if err != nil {
 		return fmt.Errorf("load attachments: %w", err)
 	}

@@ -43,6 +43,10 @@ type Dialect struct {
 	// attachments: one round trip per send.
 	// Empty: a transaction (UPDATE ... RETURNING, then INSERT).
 	AppendMessageSQL string
+	// ArrayParams renders "x is one of these ids" as x = ANY($n) with one
+	// array argument, so the statement text (and the driver's prepared
+	// statement) stays the same whatever the count. Else: x IN ($n, ...).
+	ArrayParams bool
 }
 
 // Store implements chatcore.Store on database/sql.
@@ -159,6 +163,15 @@ func placeholders(from, n int) string {
 		b.WriteString(strconv.Itoa(from + i))
 	}
 	return b.String()
+}
+
+// in returns the condition that expr is one of ids, with placeholders
+// numbered from `from`, and the arguments it takes.
+func (s *Store) in(expr string, from int, ids []string) (string, []any) {
+	if s.d.ArrayParams {
+		return fmt.Sprintf("%s = ANY($%d)", expr, from), []any{ids}
+	}
+	return expr + " IN (" + placeholders(from, len(ids)) + ")", anys(ids)
 }
 
 // anys converts strings to query arguments.
