@@ -188,6 +188,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, co
 // never see a partial object.
 func (s *Store) write(ctx context.Context, key string, r io.Reader, contentType string) error {
 	tmp, err := os.CreateTemp(s.tmp, "put-*")
+	if errors.Is(err, fs.ErrNotExist) {
+		// EnsureBucket was not called (or the directory was removed).
+		if err = s.EnsureBucket(ctx); err == nil {
+			tmp, err = os.CreateTemp(s.tmp, "put-*")
+		}
+	}
 	if err != nil {
 		return err
 	}

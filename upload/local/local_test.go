@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"net/http"
+	"strings"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -59,4 +60,19 @@ func TestContract(t *testing.T) {
 		store, clock, srv := newStore(t)
 		return store, storetest.Client{HTTP: srv.Client(), Advance: clock.Advance}
 	})
+}
+
+// TestWithoutEnsureBucket: a store whose directories were never created
+// still accepts uploads (parley dev may skip EnsureBucket).
+func TestWithoutEnsureBucket(t *testing.T) {
+	store, err := local.New(local.Config{Dir: t.TempDir() + "/blobs", BaseURL: "http://x", Secret: make([]byte, 16)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Put(t.Context(), "a/b", strings.NewReader("hi"), 2, "text/plain"); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if info, err := store.Stat(t.Context(), "a/b"); err != nil || info.Size != 2 {
+		t.Fatalf("Stat: got %+v, %v", info, err)
+	}
 }
