@@ -2,8 +2,8 @@ package local_test
 
 import (
 	"net/http"
-	"strings"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
