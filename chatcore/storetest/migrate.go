@@ -4,19 +4,27 @@ import (
 	"context"
 	"sync"
 	"testing"
+
+	"github.com/parley-chat/parley/chatcore"
 )
 
-// Migrator is a database handle that applies its own schema.
+// Migrator is a store that applies its own schema.
 type Migrator interface {
+	chatcore.Store
 	Migrate(ctx context.Context) error
 }
 
-// MigrateConcurrently runs Migrate on every handle at once, as nodes that
-// start together do, then once more on the first: every call must succeed.
-// Pass handles of separate pools (separate Open calls) on one new database.
-func MigrateConcurrently(t *testing.T, handles ...Migrator) {
+// MigrateConcurrently opens n handles with open (separate pools on one new,
+// unmigrated database, closed when t ends) and runs Migrate on all of them
+// at once, as nodes that start together do, then once more: every call must
+// succeed and leave a working schema.
+func MigrateConcurrently(t *testing.T, n int, open func(t *testing.T) Migrator) {
 	t.Helper()
-	errs := make([]error, len(handles))
+	handles := make([]Migrator, n)
+	for i := range handles {
+		handles[i] = open(t)
+	}
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i, h := range handles {
 		wg.Go(func() { errs[i] = h.Migrate(t.Context()) })
@@ -29,5 +37,12 @@ func MigrateConcurrently(t *testing.T, handles ...Migrator) {
 	}
 	if err := handles[0].Migrate(t.Context()); err != nil {
 		t.Errorf("migrate again: %v", err)
+	}
+	u := MustUser(t, handles[0], "alice")
+	if _, err := handles[n-1].UserByID(t.Context(), u.ID); err != nil {
+		t.Errorf("read through another handle: %v", err)
+	}
+	if err := handles[n-1].Ping(t.Context()); err != nil {
+		t.Errorf("ping: %v", err)
 	}
 }
