@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -42,6 +43,7 @@ type benchConfig struct {
 	ConnectConcurrency  int
 	SourceIPs           int
 	SetupTimeout        time.Duration
+	Settle              time.Duration
 }
 
 // parseBenchFlags reads and checks the bench flags.
@@ -68,6 +70,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.IntVar(&c.ConnectConcurrency, "connect-concurrency", 32, "WebSocket handshakes in flight")
 	fs.IntVar(&c.SourceIPs, "source-ips", 1, "spread registrations over this many loopback source addresses (127.0.0.2…), as many phones would be; needs a loopback --url")
 	fs.DurationVar(&c.SetupTimeout, "setup-timeout", 10*time.Minute, "bound on registering, creating conversations and connecting")
+	fs.DurationVar(&c.Settle, "settle", 5*time.Second, "with --pid: pause before each RSS reading so the server's heap settles")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -90,8 +93,8 @@ func (c benchConfig) validate() error {
 		return fmt.Errorf("--group-size %d: want 2 to min(--clients, 1000)", c.GroupSize)
 	case !c.Idle && (c.Rate <= 0 || math.IsInf(c.Rate, 0) || math.IsNaN(c.Rate)):
 		return fmt.Errorf("--rate %v: want a positive number", c.Rate)
-	case c.Duration <= 0 || c.Drain < 0 || c.SetupTimeout <= 0:
-		return errors.New("--duration and --setup-timeout must be positive, --drain not negative")
+	case c.Duration <= 0 || c.Drain < 0 || c.SetupTimeout <= 0 || c.Settle < 0:
+		return errors.New("--duration and --setup-timeout must be positive, --drain and --settle not negative")
 	case c.RegisterConcurrency < 1 || c.ConnectConcurrency < 1:
 		return errors.New("--register-concurrency and --connect-concurrency must be at least 1")
 	case c.SourceIPs < 1 || c.SourceIPs > 250:
@@ -209,6 +212,8 @@ type benchRun struct {
 	sent   atomic.Int64
 	// writeErrs counts sends that failed to leave the client.
 	writeErrs atomic.Int64
+	// limited counts 429 answers during setup.
+	limited atomic.Int64
 	// Totals the readers keep as they go, so drain can tell when all is in.
 	acks, delivered, wantDelivered atomic.Int64
 	lastArrival                    atomic.Int64 // unix ns of the latest ack or delivery
@@ -244,7 +249,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	t2 := time.Now()
-	rssBefore, _ := readRSSKiB(cfg.PID)
+	var rssBefore int64
+	if cfg.PID > 0 {
+		// Registration hashes passwords (memory-hard): let that garbage
+		// settle first so the difference is the sockets'.
+		sleepCtx(ctx, cfg.Settle)
+		rssBefore, _ = readRSSKiB(cfg.PID)
+	}
 	defer b.closeAll()
 	if err := b.connect(setupCtx); err != nil {
 		return err
@@ -257,7 +268,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var rssAfter int64
 	if cfg.PID > 0 {
 		// Let the server settle its per-connection buffers before measuring.
-		sleepCtx(ctx, 2*time.Second)
+		sleepCtx(ctx, cfg.Settle)
 		rssAfter, _ = readRSSKiB(cfg.PID)
 	}
 	cpuBefore, _ := readCPUTicks(cfg.PID)
@@ -357,18 +368,24 @@ func (b *benchRun) createConversations(ctx context.Context) (int, error) {
 		for _, i := range g[1:] {
 			others = append(others, b.users[i].id)
 		}
+		// docs/protocol.md: {"conversation": Conversation}; a bare
+		// Conversation is accepted too.
 		var rep struct {
-			ID string `json:"id"`
+			ID           string `json:"id"`
+			Conversation struct {
+				ID string `json:"id"`
+			} `json:"conversation"`
 		}
 		req := map[string]any{"member_ids": others, "title": fmt.Sprintf("bench %s #%d", b.run, gi)}
 		if err := b.postJSON(ctx, client, "/v1/conversations", owner.token, req, 0, &rep); err != nil {
 			return fmt.Errorf("create conversation %d: %w", gi, err)
 		}
-		if rep.ID == "" {
+		id := cmp.Or(rep.Conversation.ID, rep.ID)
+		if id == "" {
 			return fmt.Errorf("create conversation %d: reply without id", gi)
 		}
 		for _, i := range g {
-			b.users[i].conv = rep.ID
+			b.users[i].conv = id
 			b.users[i].peers = int64(len(g) - 1)
 		}
 		return nil
@@ -407,8 +424,8 @@ func (b *benchRun) postJSON(ctx context.Context, c *http.Client, path, token str
 			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 				wait = time.Duration(s) * time.Second
 			}
-			if attempt == 1 || attempt%10 == 0 {
-				fmt.Fprintf(b.stderr, "bench: %s rate limited, waiting %s (attempt %d); see --source-ips\n", path, wait, attempt)
+			if n := b.limited.Add(1); n == 1 || n%100 == 0 {
+				fmt.Fprintf(b.stderr, "bench: %s rate limited (%d times so far), waiting %s; see --source-ips\n", path, n, wait)
 			}
 			if !sleepCtx(ctx, wait) {
 				return ctx.Err()

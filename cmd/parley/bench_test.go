@@ -23,7 +23,7 @@ func TestParseBenchFlags(t *testing.T) {
 	defaults := benchConfig{
 		URL: "http://127.0.0.1:8080", Clients: 1000, GroupSize: 10, Rate: 500,
 		Duration: 30 * time.Second, Drain: 5 * time.Second, RegisterConcurrency: 8,
-		ConnectConcurrency: 32, SourceIPs: 1, SetupTimeout: 10 * time.Minute,
+		ConnectConcurrency: 32, SourceIPs: 1, SetupTimeout: 10 * time.Minute, Settle: 5 * time.Second,
 	}
 	tests := []struct {
 		name    string
@@ -34,9 +34,9 @@ func TestParseBenchFlags(t *testing.T) {
 		{"defaults", nil, defaults, ""},
 		{"everything", []string{"--url", "http://127.0.0.1:9000", "--clients", "20", "--group-size", "2",
 			"--rate", "2000", "--duration", "5s", "--drain", "0s", "--idle", "--pid", "42",
-			"--register-concurrency", "4", "--connect-concurrency", "8", "--source-ips", "10", "--setup-timeout", "1m"},
+			"--register-concurrency", "4", "--connect-concurrency", "8", "--source-ips", "10", "--setup-timeout", "1m", "--settle", "1s"},
 			benchConfig{URL: "http://127.0.0.1:9000", Clients: 20, GroupSize: 2, Rate: 2000, Duration: 5 * time.Second,
-				Idle: true, PID: 42, RegisterConcurrency: 4, ConnectConcurrency: 8, SourceIPs: 10, SetupTimeout: time.Minute}, ""},
+				Idle: true, PID: 42, RegisterConcurrency: 4, ConnectConcurrency: 8, SourceIPs: 10, SetupTimeout: time.Minute, Settle: time.Second}, ""},
 		{"idle needs no rate", []string{"--idle", "--rate", "0"}, func() benchConfig { c := defaults; c.Idle, c.Rate = true, 0; return c }(), ""},
 		{"bad scheme", []string{"--url", "ws://127.0.0.1:8080"}, benchConfig{}, "--url"},
 		{"no host", []string{"--url", "http://"}, benchConfig{}, "--url"},
@@ -197,7 +197,7 @@ func (f *fakeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.convs[id] = append(req.MemberIDs, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(map[string]string{"id": id})
+		json.NewEncoder(w).Encode(map[string]any{"conversation": map[string]string{"id": id}})
 	case "/v1/ws":
 		user := r.URL.Query().Get("access_token")
 		c, err := websocket.Accept(w, r, nil)
