@@ -1,0 +1,5 @@
+package workers
+
+// SetProcess replaces the pipeline of h, for tests that need failures the
+// real pipeline cannot be made to produce on demand.
+func SetProcess(h *Handler, f ProcessFunc) { h.process = f }
