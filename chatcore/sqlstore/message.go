@@ -55,8 +55,9 @@ func (s *Store) AppendMessage(ctx context.Context, m *chatcore.Message, attachme
 	}
 	var err error
 	if len(attachmentIDs) == 0 && s.d.AppendMessageSQL != "" {
+		var seq int64
 		err = s.write.QueryRowContext(ctx, s.d.AppendMessageSQL,
-			m.ID, m.ConversationID, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt)).Scan(&m.Seq)
+			m.ID, m.ConversationID, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt)).Scan(&seq)
 		switch {
 		case errors.Is(err, sql.ErrNoRows) && m.ClientID == "":
 			return nil, false, chatcore.Errorf(chatcore.ENotFound, "no conversation %s", m.ConversationID)
@@ -64,7 +65,7 @@ func (s *Store) AppendMessage(ctx context.Context, m *chatcore.Message, attachme
 			err = errDuplicate // or no conversation: told apart below
 		}
 		if err == nil {
-			m.Attachments = []*chatcore.Attachment{}
+			m.Seq, m.Attachments = seq, []*chatcore.Attachment{}
 		}
 	} else {
 		var existing *chatcore.Message
@@ -125,15 +126,16 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, m *chatcore.Message, a
 	if err != nil {
 		return nil, err
 	}
+	var seq int64
 	err = tx.QueryRowContext(ctx,
 		`UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2 WHERE id = $1 RETURNING last_seq`,
-		m.ConversationID, s.t(m.CreatedAt)).Scan(&m.Seq)
+		m.ConversationID, s.t(m.CreatedAt)).Scan(&seq)
 	if err != nil {
 		return nil, notFound(err, "no conversation %s", m.ConversationID)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at)
 VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8)`,
-		m.ID, m.ConversationID, m.Seq, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt))
+		m.ID, m.ConversationID, seq, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt))
 	if s.d.IsUniqueViolation(err) {
 		return nil, errDuplicate
 	}
@@ -155,7 +157,7 @@ VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8)`,
 			return nil, fmt.Errorf("link attachments: %w", err)
 		}
 	}
-	m.Attachments = atts
+	m.Seq, m.Attachments = seq, atts
 	return nil, nil
 }
 
