@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/chatcore/postgres"
 	"github.com/parley-chat/parley/chatcore/sqlite"
 	"github.com/parley-chat/parley/deploy/testenv"
 	"github.com/parley-chat/parley/upload"
@@ -64,7 +65,7 @@ func (e *countingEnqueuer) count(id string) int {
 // three users: alice and bob share a group, carol is in none.
 type harness struct {
 	svc     *upload.Service
-	db      *sqlite.DB
+	db      chatcore.Store
 	objects upload.ObjectStore
 	http    *http.Client
 	clock   *fakeClock
@@ -78,20 +79,38 @@ const (
 	carol = "u-carol"
 )
 
-// backends are the object stores the service tests run on.
-var backends = []string{"local", "s3"}
+// backends are the database and object store pairs the service tests run
+// on: "local" (SQLite and the local store, as in parley dev), "s3" (SQLite
+// and versitygw) and "postgres" (Postgres and versitygw, as in production).
+var backends = []string{"local", "s3", "postgres"}
 
-func newHarness(t *testing.T, backend string, tweak func(*upload.Config)) *harness {
+func openDB(t *testing.T, backend string) chatcore.Store {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
+	var db interface {
+		chatcore.Store
+		Migrate(context.Context) error
+	}
+	var err error
+	if backend == "postgres" {
+		db, err = postgres.Open(ctx, testenv.Postgres(t))
+	} else {
+		db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
+	}
 	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+		t.Fatalf("open %s database: %v", backend, err)
 	}
 	t.Cleanup(func() { db.Close() })
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
+	return db
+}
+
+func newHarness(t *testing.T, backend string, tweak func(*upload.Config)) *harness {
+	t.Helper()
+	ctx := t.Context()
+	db := openDB(t, backend)
 	// The real time, so that S3's own expiry and ours agree.
 	clock := &fakeClock{now: time.Now()}
 	h := &harness{db: db, clock: clock, enq: &countingEnqueuer{}, conv: "c-ab", http: http.DefaultClient}
@@ -116,7 +135,7 @@ func newHarness(t *testing.T, backend string, tweak func(*upload.Config)) *harne
 		}
 		mux.Handle(local.PathPrefix, st.Handler())
 		h.objects, h.http = st, srv.Client()
-	case "s3":
+	case "s3", "postgres":
 		srv := testenv.S3(t)
 		st, err := s3.New(s3.Config{Endpoint: srv.Endpoint, Bucket: "parley", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Region: srv.Region})
 		if err != nil {
@@ -133,10 +152,11 @@ func newHarness(t *testing.T, backend string, tweak func(*upload.Config)) *harne
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	h.svc, err = upload.NewService(cfg)
+	svc, err := upload.NewService(cfg)
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
+	h.svc = svc
 	return h
 }
 

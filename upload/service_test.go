@@ -285,20 +285,24 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestDailyQuota(t *testing.T) {
-	h := newHarness(t, "local", func(c *upload.Config) { c.DailyBytes = 1000 })
-	// Start the day at 22:00 UTC.
-	now := h.clock.Now().UTC()
-	h.clock.Advance(time.Date(now.Year(), now.Month(), now.Day(), 22, 0, 0, 0, time.UTC).Sub(now))
-	h.create(t, alice, chatcore.UploadRequest{Kind: "file", ContentType: "application/pdf", Size: 600})
-	_, err := h.svc.CreateUpload(t.Context(), alice, chatcore.UploadRequest{Kind: "file", ContentType: "application/pdf", Size: 401})
-	wantCode(t, "over the quota", err, chatcore.ERateLimited)
-	var e *chatcore.Error
-	if !errors.As(err, &e) || e.RetryAfter != 2*time.Hour {
-		t.Fatalf("RetryAfter: got %v, want 2h (until 00:00 UTC)", err)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			h := newHarness(t, backend, func(c *upload.Config) { c.DailyBytes = 1000 })
+			// Start the day at 22:00 UTC.
+			now := h.clock.Now().UTC()
+			h.clock.Advance(time.Date(now.Year(), now.Month(), now.Day(), 22, 0, 0, 0, time.UTC).Sub(now))
+			h.create(t, alice, chatcore.UploadRequest{Kind: "file", ContentType: "application/pdf", Size: 600})
+			_, err := h.svc.CreateUpload(t.Context(), alice, chatcore.UploadRequest{Kind: "file", ContentType: "application/pdf", Size: 401})
+			wantCode(t, "over the quota", err, chatcore.ERateLimited)
+			var e *chatcore.Error
+			if !errors.As(err, &e) || e.RetryAfter != 2*time.Hour {
+				t.Fatalf("RetryAfter: got %v, want 2h (until 00:00 UTC)", err)
+			}
+			h.create(t, alice, chatcore.UploadRequest{Kind: "file", ContentType: "application/pdf", Size: 400})
+			h.clock.Advance(2 * time.Hour)
+			h.create(t, alice, chatcore.UploadRequest{Kind: "file", ContentType: "application/pdf", Size: 1000})
+		})
 	}
-	h.create(t, alice, chatcore.UploadRequest{Kind: "file", ContentType: "application/pdf", Size: 400})
-	h.clock.Advance(2 * time.Hour)
-	h.create(t, alice, chatcore.UploadRequest{Kind: "file", ContentType: "application/pdf", Size: 1000})
 }
 
 func TestJanitor(t *testing.T) {
