@@ -71,21 +71,17 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		frames = rate.NewLimiter(rate.Inf, 0)
 	}
 	c := &wsConn{
-		srv:        s,
-		ws:         ws,
-		user:       user,
-		id:         newConnID(),
-		frames:     frames,
-		wake:       make(chan struct{}, 1),
-		writerDone: make(chan struct{}),
+		srv:    s,
+		ws:     ws,
+		user:   user,
+		id:     newConnID(),
+		frames: frames,
 	}
 	if !s.addConn(c) {
 		ws.Close(closeGoingAway, DefaultShutdownMessage)
 		return
 	}
-	defer s.removeConn(c)
 	s.metrics.wsConnections.Inc()
-	defer s.metrics.wsConnections.Dec()
 
 	// hello goes first; hub frames queue behind it.
 	c.send(chatcore.EncodeFrame(helloFrame{
@@ -96,9 +92,9 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		MaxFrameBytes:  s.cfg.MaxFrameBytes,
 		PingIntervalMS: s.cfg.PingInterval.Milliseconds(),
 	}))
-	unregister := s.svc.Hub().Register(c)
+	c.unregister = s.svc.Hub().Register(c)
 	c.setExpiry(exp)
-	go c.writeLoop()
+	c.armPing()
 
 	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
 	if err := s.svc.Connected(ctx, user.ID, c.id); err != nil {
@@ -108,27 +104,40 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	cancel()
 	s.log.Debug("websocket connected", "user_id", user.ID, "conn_id", c.id)
 
+	// The socket lives on in a goroutine of its own: this one returns, so
+	// its stack (grown by the handshake) and the request are freed. An idle
+	// socket then costs one small reader goroutine and no writer.
+	go c.serve()
+}
+
+// serve reads until the socket ends, then cleans up.
+func (c *wsConn) serve() {
+	s := c.srv
+	defer s.removeConn(c)
+	defer s.metrics.wsConnections.Dec()
+
 	c.readLoop()
 
 	// The reader ended: the peer closed, the connection broke, or a close
 	// was sent (1009, or by the writer). Let the writer finish its close.
-	unregister()
+	c.unregister()
 	c.requestClose(websocket.StatusNormalClosure, "")
-	<-c.writerDone
+	c.writers.Wait()
 	c.ws.CloseNow()
 	c.mu.Lock()
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
+	c.ping.Stop()
 	c.mu.Unlock()
 
-	ctx, cancel = context.WithTimeout(context.Background(), presenceTimeout)
-	if err := s.svc.Disconnected(ctx, user.ID, c.id); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
+	if err := s.svc.Disconnected(ctx, c.user.ID, c.id); err != nil {
 		s.log.Error("websocket presence disconnect failed",
-			"user_id", user.ID, "conn_id", c.id, "error", err)
+			"user_id", c.user.ID, "conn_id", c.id, "error", err)
 	}
 	cancel()
-	s.log.Debug("websocket disconnected", "user_id", user.ID, "conn_id", c.id)
+	s.log.Debug("websocket disconnected", "user_id", c.user.ID, "conn_id", c.id)
 }
 
 // readLoop handles client frames until the socket closes. Reads use no

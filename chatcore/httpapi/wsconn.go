@@ -26,9 +26,10 @@ const (
 // sockets hold no large buffers.
 const queueKeepCap = 16
 
-// wsConn is one socket. The reader runs in the HTTP handler's goroutine;
-// writes go through a bounded queue drained by one writer goroutine, so
-// the hub's Enqueue never blocks. It implements chatcore.Client.
+// wsConn is one socket. One goroutine reads; writes go through a bounded
+// queue drained by a writer goroutine that exists only while there is
+// something to write, so the hub's Enqueue never blocks and an idle socket
+// holds no writer stack. It implements chatcore.Client.
 type wsConn struct {
 	srv    *Server
 	ws     *websocket.Conn
@@ -36,15 +37,20 @@ type wsConn struct {
 	id     string
 	frames *rate.Limiter // non-send client frames of this socket
 
+	unregister func() // from the hub
+
 	mu          sync.Mutex
 	queue       [][]byte
+	writing     bool // a writer goroutine is running
 	closing     bool // close requested: no more frames are queued
+	closed      bool // the close frame was sent (or the socket dropped)
 	closeCode   websocket.StatusCode
 	closeReason string
 	expiry      *time.Timer
+	ping        *time.Timer
 
-	wake       chan struct{} // cap 1: frames queued or close requested
-	writerDone chan struct{}
+	// writers counts writer goroutines; the reader's cleanup waits for them.
+	writers sync.WaitGroup
 
 	// handling is held while a client frame is being handled, so Shutdown
 	// can wait for in-flight sends before closing.
@@ -71,8 +77,8 @@ func (c *wsConn) Enqueue(frame []byte) bool {
 		return false
 	}
 	c.queue = append(c.queue, frame)
+	c.startWriterLocked()
 	c.mu.Unlock()
-	c.signal()
 	return true
 }
 
@@ -100,11 +106,15 @@ func (c *wsConn) send(frame []byte) {
 	}
 }
 
-func (c *wsConn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+// startWriterLocked starts the writer goroutine unless one runs or the
+// close frame is out. c.mu must be held.
+func (c *wsConn) startWriterLocked() {
+	if c.writing || c.closed {
+		return
 	}
+	c.writing = true
+	c.writers.Add(1)
+	go c.writeLoop()
 }
 
 // requestClose makes the writer flush what is queued, then send a close
@@ -119,8 +129,8 @@ func (c *wsConn) requestClose(code websocket.StatusCode, reason string) {
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
+	c.startWriterLocked()
 	c.mu.Unlock()
-	c.signal()
 }
 
 // drainAndClose waits for the frame being handled (an in-flight send gets
@@ -150,18 +160,28 @@ func (c *wsConn) setExpiry(exp time.Time) {
 	})
 }
 
-// take returns the queued frames and whether a close was requested.
-func (c *wsConn) take() (batch [][]byte, closing bool, code websocket.StatusCode, reason string) {
+// next returns the queued frames, or with none queued whether to close
+// now; with nothing to do it marks the writer stopped (under c.mu, so an
+// Enqueue racing with it starts a new one).
+func (c *wsConn) next() (batch [][]byte, closeNow bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	batch = c.queue
-	c.queue = nil
-	return batch, c.closing, c.closeCode, c.closeReason
+	if len(c.queue) > 0 {
+		batch = c.queue
+		c.queue = nil
+		return batch, false
+	}
+	if c.closing {
+		c.closed = true
+		return nil, true
+	}
+	c.writing = false
+	return nil, false
 }
 
-// recycle hands a drained batch's backing array back to the queue when
-// it is small and the queue has none, so steady traffic does not allocate
-// and idle sockets keep no large array.
+// recycle hands a drained batch's backing array back to the queue when it
+// is small and the queue has none, so steady traffic does not allocate and
+// idle sockets keep no large array.
 func (c *wsConn) recycle(batch [][]byte) {
 	if cap(batch) > queueKeepCap {
 		return
@@ -174,31 +194,32 @@ func (c *wsConn) recycle(batch [][]byte) {
 	c.mu.Unlock()
 }
 
-// writeLoop is the socket's only writer of data frames. It also pings the
-// peer and refreshes presence every PingInterval.
+// writeLoop writes queued frames until none are left, then exits; after a
+// close request it flushes the queue and sends the close frame.
 func (c *wsConn) writeLoop() {
-	defer close(c.writerDone)
-	ping := time.NewTicker(c.srv.cfg.PingInterval)
-	defer ping.Stop()
+	defer c.writers.Done()
 	for {
-		select {
-		case <-ping.C:
-			go c.ping()
-			continue
-		case <-c.wake:
+		batch, closeNow := c.next()
+		if closeNow {
+			c.mu.Lock()
+			code, reason := c.closeCode, c.closeReason
+			c.mu.Unlock()
+			c.ws.Close(code, reason)
+			return
 		}
-		batch, closing, code, reason := c.take()
+		if batch == nil {
+			return
+		}
 		for _, f := range batch {
 			if err := c.write(f); err != nil {
+				c.mu.Lock()
+				c.closed, c.writing, c.queue = true, false, nil
+				c.mu.Unlock()
 				c.ws.CloseNow()
 				return
 			}
 		}
 		c.recycle(batch)
-		if closing {
-			c.ws.Close(code, reason)
-			return
-		}
 	}
 }
 
@@ -208,9 +229,24 @@ func (c *wsConn) write(frame []byte) error {
 	return c.ws.Write(ctx, websocket.MessageText, frame)
 }
 
-// ping checks the peer answers within one interval (else the socket is
-// dropped) and then refreshes the presence entry of this socket.
-func (c *wsConn) ping() {
+// armPing schedules the keepalive: every PingInterval, in a goroutine of
+// the timer's own.
+func (c *wsConn) armPing() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ping = time.AfterFunc(c.srv.cfg.PingInterval, c.pingOnce)
+}
+
+// pingOnce checks the peer answers within one interval (else the socket is
+// dropped), refreshes the presence entry of this socket and schedules the
+// next ping.
+func (c *wsConn) pingOnce() {
+	c.mu.Lock()
+	done := c.closing
+	c.mu.Unlock()
+	if done {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.PingInterval)
 	defer cancel()
 	if err := c.ws.Ping(ctx); err != nil {
@@ -221,4 +257,9 @@ func (c *wsConn) ping() {
 		c.srv.log.Warn("presence heartbeat failed",
 			"user_id", c.user.ID, "conn_id", c.id, "error", err)
 	}
+	c.mu.Lock()
+	if !c.closing {
+		c.ping.Reset(c.srv.cfg.PingInterval)
+	}
+	c.mu.Unlock()
 }
