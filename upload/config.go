@@ -159,7 +159,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports a missing or out-of-range field of c (after defaults).
+// validate reports a missing or out-of-range field of c (after defaults).
 func (c Config) validate() error {
 	var errs []error
 	if c.Store == nil {

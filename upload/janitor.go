@@ -85,7 +85,12 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 			return removed, err
 		}
 		for _, a := range list {
-			if a.ExpiresAt.After(now) {
+			expires := a.ExpiresAt
+			if expires.IsZero() {
+				// Not made by Service (which always sets it): assume defaults.
+				expires = a.UpdatedAt.Add(DefaultURLTTL + DefaultPendingGrace)
+			}
+			if expires.After(now) {
 				return removed, nil
 			}
 			if err := deletePending(ctx, j.Store, j.Objects, a); err != nil {
