@@ -2,6 +2,7 @@ package upload_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -342,4 +343,29 @@ func TestJanitor(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestJanitorRun(t *testing.T) {
+	h := newHarness(t, "local", nil)
+	ticket := h.uploaded(t, alice, "image", "image/png", pngBytes(t, 100))
+	h.clock.Advance(upload.DefaultURLTTL + upload.DefaultPendingGrace + time.Second)
+	j := upload.NewJanitor(h.db, h.objects, nil)
+	j.Clock, j.Interval = h.clock, 10*time.Millisecond
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { j.Run(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := h.db.AttachmentByID(t.Context(), ticket.Upload.ID)
+		if chatcore.ErrorCode(err) == chatcore.ENotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("janitor did not remove the expired upload within 5s (last: %v)", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	h.mustBeGone(t, ticket.Upload)
 }
