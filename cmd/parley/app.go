@@ -1,5 +1,3 @@
-//go:build parleywire
-
 package main
 
 import (

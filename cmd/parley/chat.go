@@ -1,5 +1,3 @@
-//go:build parleywire
-
 package main
 
 import (
@@ -88,7 +86,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 
 	var uploads chatcore.UploadService
 	if d.objects != nil {
-		enq := workers.NewEnqueuer(d.asynq, cfg.WorkerQueues)
+		enq := workers.NewEnqueuer(d.asynq, workers.EnqueueOptions{MaxRetry: cfg.WorkerMaxRetry})
 		a.onClose("enqueuer", func(context.Context) error { return enq.Close() })
 		us, err := upload.NewService(upload.Config{
 			Store:            d.store,
@@ -113,11 +111,14 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	jobs := workers.NewJobService(d.asynq)
 	a.onClose("jobs inspector", func(context.Context) error { return jobs.Close() })
 
+	adminUI := workers.AdminUI(d.asynq, "/admin/queues")
+	a.onClose("admin ui", func(context.Context) error { return adminUI.Close() })
+
 	api, err := httpapi.New(httpapi.Config{
 		Service:        svc,
 		Uploads:        uploads,
 		Jobs:           jobs,
-		AdminUI:        workers.AdminUI(d.asynq, "/admin/queues"),
+		AdminUI:        adminUI,
 		Mounts:         d.mounts,
 		Ready:          d.ready,
 		Registry:       d.registry,

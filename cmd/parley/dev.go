@@ -1,5 +1,3 @@
-//go:build parleywire
-
 package main
 
 import (
@@ -70,6 +68,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Secret:  []byte(blobSecret),
 	})
 	if err != nil {
+		return fmt.Errorf("local object store: %w", err)
+	}
+	if err := blobs.EnsureBucket(ctx); err != nil {
 		return fmt.Errorf("local object store: %w", err)
 	}
 

@@ -1,5 +1,3 @@
-//go:build parleywire
-
 package main
 
 import (
@@ -92,13 +90,16 @@ func TestTwoServeNodesShareOneConversation(t *testing.T) {
 	bob := register(t, nodeB.URL, "bob")
 	carol := register(t, nodeA.URL, "carol") // never connects: gets push wake-ups
 
-	var conv struct {
-		ID   string `json:"id"`
-		Kind string `json:"kind"`
+	var created struct {
+		Conversation struct {
+			ID   string `json:"id"`
+			Kind string `json:"kind"`
+		} `json:"conversation"`
 	}
 	alice.do("POST", "/v1/conversations", map[string]any{
 		"member_ids": []string{bob.User.ID, carol.User.ID}, "title": "trio",
-	}, http.StatusCreated, &conv)
+	}, http.StatusCreated, &created)
+	conv := created.Conversation
 	if conv.Kind != "group" {
 		t.Fatalf("conversation kind: got %q, want group", conv.Kind)
 	}

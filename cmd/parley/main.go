@@ -1,5 +1,3 @@
-//go:build parleywire
-
 // Command parley is Parley's one binary: the chat server (serve), the media
 // worker (worker), the all-in-one development server (dev), database
 // migrations (migrate), operator tools (media, jobs, admin) and the load

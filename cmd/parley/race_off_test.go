@@ -1,4 +1,4 @@
-//go:build parleywire && !race
+//go:build !race
 
 package main
 

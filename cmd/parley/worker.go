@@ -1,12 +1,9 @@
-//go:build parleywire
-
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -112,6 +109,5 @@ func (a *app) startWorker(ctx context.Context, d workerDeps) error {
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	go rec.Run(rctx)
 	a.onClose("reconciler", func(context.Context) error { stop(); return nil })
-	a.logger.Info("media worker started", slog.Int("concurrency", cfg.WorkerConcurrency))
 	return nil
 }
