@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-chat/parley/chatcore"
 	"github.com/parley-chat/parley/pipeline"
@@ -121,5 +122,17 @@ func TestShutdownHandsInFlightTasksBack(t *testing.T) {
 		if strings.Contains(string(ev.Frame), `"failed"`) {
 			t.Errorf("members were told of a failure: %s", ev.Frame)
 		}
+	}
+}
+
+func TestTwoServersShareOneRegistry(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.Registerer = prometheus.NewRegistry()
+	for i := range 2 {
+		if _, err := workers.NewServer(cfg); err != nil {
+			t.Fatalf("server %d: %v", i+1, err)
+		}
+		workers.NewReconciler(cfg).Close()
 	}
 }

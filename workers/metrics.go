@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"errors"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -38,9 +39,27 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"kind"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.jobs, m.duration)
+		m.jobs = reuse(reg, m.jobs)
+		m.duration = reuse(reg, m.duration)
 	}
 	return m
+}
+
+// reuse registers c on reg, or returns the equal collector registered
+// before (two Servers in one process share their counters). It panics on
+// any other registration error, like MustRegister.
+func reuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if old, ok := are.ExistingCollector.(C); ok {
+			return old
+		}
+	}
+	panic(err)
 }
 
 func (m *Metrics) job(kind chatcore.AttachmentKind, outcome string) {

@@ -63,14 +63,7 @@ func NewReconciler(cfg Config) *Reconciler {
 		r.enqueuer = NewEnqueuer(cfg.Redis, EnqueueOptions{MaxRetry: cfg.MaxRetry})
 	}
 	if cfg.Registerer != nil {
-		if err := cfg.Registerer.Register(r.reconciled); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if c, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-					r.reconciled = c
-				}
-			}
-		}
+		r.reconciled = reuse(cfg.Registerer, r.reconciled)
 	}
 	return r
 }

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Server is the asynq server of a worker process.
@@ -37,7 +39,13 @@ func NewServer(cfg Config) (*Server, error) {
 		s.queues = NewQueueCollector(cfg.Redis)
 		if err := cfg.Registerer.Register(s.queues); err != nil {
 			s.queues.Close()
-			return nil, fmt.Errorf("workers: register queue collector: %w", err)
+			s.queues = nil
+			// One process (parley dev) may already export queue depth
+			// from its chat half; one collector is enough.
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, fmt.Errorf("workers: register queue collector: %w", err)
+			}
 		}
 	}
 	log := cfg.Logger.With(slog.String("component", "asynq"))
