@@ -411,3 +411,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestCORS(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: func(c *Config) { c.AllowedOrigins = []string{"app.example.com"} }})
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", e.ts.URL+"/v1/conversations", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := preflight("https://app.example.com")
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("allowed preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp := preflight("https://evil.example"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("foreign origin got CORS headers: %v", resp.Header)
+	}
+	req, _ := http.NewRequest("GET", e.ts.URL+"/healthz", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	got, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Body.Close()
+	if got.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("simple request from an allowed origin: no Access-Control-Allow-Origin")
+	}
+}

@@ -37,7 +37,8 @@ type RateLimits struct {
 	MessagesPerSecond float64
 	MessagesBurst     int
 	// RequestsPerSecond is the sustained rate of authenticated REST requests
-	// per user, per second. Default 20, burst RequestsBurst (default 60).
+	// per user, per second. Default 50, burst RequestsBurst (default 200, so
+	// a reconnecting client can catch up on many conversations at once).
 	RequestsPerSecond float64
 	RequestsBurst     int
 	// FramesPerSecond bounds every other client frame (typing, receipts,
@@ -61,8 +62,8 @@ func (l RateLimits) withDefaults() RateLimits {
 	defInt(&l.AuthBurst, 10)
 	def(&l.MessagesPerSecond, 20)
 	defInt(&l.MessagesBurst, 40)
-	def(&l.RequestsPerSecond, 20)
-	defInt(&l.RequestsBurst, 60)
+	def(&l.RequestsPerSecond, 50)
+	defInt(&l.RequestsBurst, 200)
 	def(&l.FramesPerSecond, 30)
 	defInt(&l.FramesBurst, 60)
 	return l
@@ -98,8 +99,9 @@ type Config struct {
 	Clock chatcore.Clock
 	// AllowedOrigins are host patterns (path.Match syntax, e.g.
 	// "app.example.com", "*.example.com", or "https://app.example.com")
-	// allowed to open the WebSocket from a browser. Empty: same host only.
-	// Requests without an Origin header (native apps) are always allowed.
+	// allowed to open the WebSocket from a browser and to call the REST API
+	// (CORS). Empty: same host only. Requests without an Origin header
+	// (native apps) are always allowed.
 	AllowedOrigins []string
 	// TrustForwardedFor makes the per-IP auth limit use the last address of
 	// X-Forwarded-For (set it only behind a proxy that appends it).
@@ -202,7 +204,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.mux = mux
-	s.handler = s.instrument(mux)
+	s.handler = s.instrument(s.cors(mux))
 	return s, nil
 }
 
