@@ -122,7 +122,7 @@ func processAV(ctx context.Context, kind Kind, auto bool, src, outDir string, li
 	var pr *probe
 	if auto && ambiguous(res.ContentType) {
 		var err error
-		if pr, err = runProbe(ctx, src); err != nil {
+		if pr, err = probeFile(ctx, src); err != nil {
 			return err
 		}
 		switch {

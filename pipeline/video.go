@@ -16,15 +16,20 @@ import (
 func posterAt(d time.Duration) time.Duration { return min(time.Second, d/10) }
 
 // processVideo probes a video for its duration, codecs and displayed size and
-// writes a poster frame into outDir. To save a process start on the critical
-// path, the poster is extracted at the guessed 1 s while ffprobe runs (pr is
-// nil); a video shorter than 10 s has its poster taken again at 10%.
+// writes a poster frame into outDir. MP4, MOV and 3GP are probed in Go
+// (probeISO) before ffmpeg starts. Other containers need ffprobe: to keep
+// its start-up off the critical path, the poster is extracted at the
+// guessed 1 s while ffprobe runs, and taken again at 10% of the duration
+// when the video turns out shorter than 10 s.
 func processVideo(ctx context.Context, src, outDir string, lim Limits, res *Result, pr *probe) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type frame struct {
 		img *image.NRGBA
 		err error
+	}
+	if pr == nil {
+		pr, _ = probeISO(src) // instant for MP4/MOV/3GP; nil otherwise
 	}
 	guess := time.Second
 	specCtx, specCancel := context.WithCancel(ctx)

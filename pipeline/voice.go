@@ -44,7 +44,7 @@ func processVoice(ctx context.Context, src, outDir string, lim Limits, res *Resu
 		probed <- checkVoiceProbe(pr, lim, res)
 	} else {
 		go func() {
-			p, err := runProbe(ctx, src)
+			p, err := probeFile(ctx, src)
 			if err == nil {
 				err = checkVoiceProbe(p, lim, res)
 			}

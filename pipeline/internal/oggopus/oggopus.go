@@ -37,7 +37,6 @@ type Writer struct {
 	segs    []byte
 	body    []byte
 	samples int64 // decoded samples of all packets written so far, pre-skip included
-	pending int   // packets on the page being filled
 
 	lastGranule int64 // granule position of the last page written
 
@@ -101,7 +100,6 @@ func (ow *Writer) WritePacket(pkt []byte, samples int) error {
 	ow.segs = lacing(ow.segs, len(pkt))
 	ow.body = append(ow.body, pkt...)
 	ow.samples += int64(samples)
-	ow.pending++
 	if ow.samples-ow.lastGranule >= pageSamples {
 		return ow.flush(0, ow.samples)
 	}
@@ -130,7 +128,7 @@ func (ow *Writer) Close(total int64) error {
 // flush writes the page being filled (even an empty one, for the EOS).
 func (ow *Writer) flush(flags byte, granule int64) error {
 	err := ow.writePage(flags, granule, ow.segs, ow.body)
-	ow.segs, ow.body, ow.pending = ow.segs[:0], ow.body[:0], 0
+	ow.segs, ow.body = ow.segs[:0], ow.body[:0]
 	ow.lastGranule = granule
 	return err
 }
