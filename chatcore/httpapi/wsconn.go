@@ -16,7 +16,6 @@ import (
 const (
 	closeGoingAway    = websocket.StatusGoingAway     // 1001: server shutting down; reconnect
 	closeTooSlow      = websocket.StatusTryAgainLater // 1013: did not keep up; reconnect and catch up
-	closeInternal     = websocket.StatusInternalError // 1011
 	closeTokenExpired = websocket.StatusCode(4001)    // access token expired; refresh, reconnect
 	closeTokenInvalid = websocket.StatusCode(4003)    // a renewed token belongs to someone else
 	closeSlowReason   = "too slow"
@@ -56,6 +55,9 @@ type wsConn struct {
 	// can wait for in-flight sends before closing.
 	handling sync.Mutex
 	draining atomic.Bool
+	// kicked makes the writer drop what it still holds: a consumer too
+	// slow for its queue will not read a backlog either.
+	kicked atomic.Bool
 }
 
 var _ chatcore.Client = (*wsConn)(nil)
@@ -89,6 +91,7 @@ func (c *wsConn) Kick() {
 	kicked := !c.closing
 	if kicked {
 		c.queue = nil
+		c.kicked.Store(true)
 	}
 	c.mu.Unlock()
 	if kicked {
@@ -211,9 +214,12 @@ func (c *wsConn) writeLoop() {
 			return
 		}
 		for _, f := range batch {
+			if c.kicked.Load() {
+				break
+			}
 			if err := c.write(f); err != nil {
 				c.mu.Lock()
-				c.closed, c.writing, c.queue = true, false, nil
+				c.closing, c.closed, c.writing, c.queue = true, true, false, nil
 				c.mu.Unlock()
 				c.ws.CloseNow()
 				return
@@ -251,6 +257,12 @@ func (c *wsConn) pingOnce() {
 	defer cancel()
 	if err := c.ws.Ping(ctx); err != nil {
 		c.ws.CloseNow()
+		return
+	}
+	c.mu.Lock()
+	done = c.closing
+	c.mu.Unlock()
+	if done {
 		return
 	}
 	if err := c.srv.svc.Heartbeat(ctx, c.user.ID, c.id); err != nil {
