@@ -83,25 +83,35 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.wsConnections.Inc()
 
-	// hello goes first; hub frames queue behind it.
-	c.send(chatcore.EncodeFrame(helloFrame{
-		Type:           "hello",
-		UserID:         user.ID,
-		ConnID:         c.id,
-		TokenExpiresAt: exp,
-		MaxFrameBytes:  s.cfg.MaxFrameBytes,
-		PingIntervalMS: s.cfg.PingInterval.Milliseconds(),
-	}))
-	c.unregister = s.svc.Hub().Register(c)
-	c.setExpiry(exp)
-	c.armPing()
-
+	// Presence first, so that anyone told this socket exists sees the user
+	// online.
 	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
 	if err := s.svc.Connected(ctx, user.ID, c.id); err != nil {
 		s.log.Error("websocket presence connect failed",
 			"user_id", user.ID, "conn_id", c.id, "error", err)
 	}
 	cancel()
+
+	// hello is queued before the hub registration and sent only after it:
+	// anything stored after the client sees hello reaches this socket, so
+	// "catch up after hello" misses nothing.
+	hello := chatcore.EncodeFrame(helloFrame{
+		Type:           "hello",
+		UserID:         user.ID,
+		ConnID:         c.id,
+		TokenExpiresAt: exp,
+		MaxFrameBytes:  s.cfg.MaxFrameBytes,
+		PingIntervalMS: s.cfg.PingInterval.Milliseconds(),
+	})
+	c.mu.Lock()
+	c.queue = append(c.queue, hello)
+	c.mu.Unlock()
+	c.unregister = s.svc.Hub().Register(c)
+	c.mu.Lock()
+	c.startWriterLocked()
+	c.mu.Unlock()
+	c.setExpiry(exp)
+	c.armPing()
 	s.log.Debug("websocket connected", "user_id", user.ID, "conn_id", c.id)
 
 	// The socket lives on in a goroutine of its own: this one returns, so
