@@ -210,34 +210,69 @@ func (s *Service) queueNotify(j notifyJob) {
 	s.notify(j)
 }
 
+// notifyBatch is the most queued jobs one presence lookup covers.
+const notifyBatch = 256
+
+// notifyLoop handles queued jobs, draining whatever else is queued into
+// one batch so that a busy node asks presence once per batch rather than
+// once per message.
 func (s *Service) notifyLoop() {
 	defer close(s.notifyDone)
+	batch := make([]notifyJob, 0, notifyBatch)
 	for j := range s.notifyQ {
-		s.notify(j)
+		batch = append(batch[:0], j)
+	drain:
+		for len(batch) < notifyBatch {
+			select {
+			case j, ok := <-s.notifyQ:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		s.notify(batch...)
 	}
 }
 
-// notify asks presence, in one batched call, which recipients have no live
-// socket and calls the Notifier for each of them.
-func (s *Service) notify(j notifyJob) {
+// notify asks presence, in one batched call, which recipients of the jobs
+// have no live socket and calls the Notifier for each of them.
+func (s *Service) notify(jobs ...notifyJob) {
 	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
 	defer cancel()
-	online, err := s.presence.Online(ctx, j.recipients)
+	users := jobs[0].recipients
+	if len(jobs) > 1 {
+		seen := make(map[string]struct{})
+		users = nil
+		for _, j := range jobs {
+			for _, uid := range j.recipients {
+				if _, ok := seen[uid]; !ok {
+					seen[uid] = struct{}{}
+					users = append(users, uid)
+				}
+			}
+		}
+	}
+	online, err := s.presence.Online(ctx, users)
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: presence lookup for notifications failed",
-			slog.String("conversation_id", j.base.ConversationID), slog.Int64("seq", j.base.Seq), slog.Any("error", err))
+			slog.Int("messages", len(jobs)), slog.Int("users", len(users)), slog.Any("error", err))
 		return
 	}
-	for _, uid := range j.recipients {
-		if online[uid] {
-			continue
-		}
-		n := j.base
-		n.UserID = uid
-		if err := s.notifier.Notify(ctx, n); err != nil {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "chatcore: notify failed",
-				slog.String("user_id", uid), slog.String("conversation_id", n.ConversationID),
-				slog.Int64("seq", n.Seq), slog.Any("error", err))
+	for _, j := range jobs {
+		for _, uid := range j.recipients {
+			if online[uid] {
+				continue
+			}
+			n := j.base
+			n.UserID = uid
+			if err := s.notifier.Notify(ctx, n); err != nil {
+				s.log.LogAttrs(ctx, slog.LevelWarn, "chatcore: notify failed",
+					slog.String("user_id", uid), slog.String("conversation_id", n.ConversationID),
+					slog.Int64("seq", n.Seq), slog.Any("error", err))
+			}
 		}
 	}
 }

@@ -1,7 +1,11 @@
 package chatcore
 
 import (
+	"context"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -46,5 +50,69 @@ func TestUniqueOthers(t *testing.T) {
 	got := uniqueOthers([]string{"b", "me", "", "c", "b", "me"}, "me")
 	if want := []string{"b", "c"}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// countingPresence answers Online from a fixed set and counts calls.
+type countingPresence struct {
+	Presence
+	mu     sync.Mutex
+	online map[string]bool
+	calls  [][]string
+}
+
+func (p *countingPresence) Online(_ context.Context, ids []string) (map[string]bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, slices.Clone(ids))
+	out := make(map[string]bool)
+	for _, id := range ids {
+		out[id] = p.online[id]
+	}
+	return out, nil
+}
+
+type recordingNotifier struct {
+	mu  sync.Mutex
+	got []Notification
+}
+
+func (n *recordingNotifier) Notify(_ context.Context, x Notification) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.got = append(n.got, x)
+	return nil
+}
+
+func TestNotifyBatch(t *testing.T) {
+	pres := &countingPresence{online: map[string]bool{"bob": true}}
+	rec := &recordingNotifier{}
+	s, err := NewService(ServiceConfig{Store: nopStore{}, Bus: nopBus{}, Presence: pres, Notifier: rec, JWTSecret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.notify(
+		notifyJob{base: Notification{ConversationID: "c1", Seq: 1, SenderID: "alice"}, recipients: []string{"bob", "carol"}},
+		notifyJob{base: Notification{ConversationID: "c2", Seq: 7, SenderID: "bob"}, recipients: []string{"carol", "dave"}},
+	)
+	if got, want := pres.calls, [][]string{{"bob", "carol", "dave"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got Online calls %q, want %q (one, deduplicated)", got, want)
+	}
+	want := []Notification{
+		{UserID: "carol", ConversationID: "c1", Seq: 1, SenderID: "alice"},
+		{UserID: "carol", ConversationID: "c2", Seq: 7, SenderID: "bob"},
+		{UserID: "dave", ConversationID: "c2", Seq: 7, SenderID: "bob"},
+	}
+	if !reflect.DeepEqual(rec.got, want) {
+		t.Errorf("got %+v, want %+v", rec.got, want)
+	}
+
+	// After Close, queued work is done synchronously rather than lost.
+	s.Close()
+	rec.got = nil
+	s.queueNotify(notifyJob{base: Notification{ConversationID: "c3", Seq: 1, SenderID: "bob"}, recipients: []string{"erin"}})
+	if len(rec.got) != 1 || rec.got[0].UserID != "erin" {
+		t.Errorf("after Close: got %+v, want erin notified", rec.got)
 	}
 }
