@@ -1,5 +1,3 @@
-//go:build parleywire
-
 package main
 
 import (
@@ -44,6 +42,7 @@ type benchConfig struct {
 	SourceIPs           int
 	SetupTimeout        time.Duration
 	Settle              time.Duration
+	UsersFile           string
 }
 
 // parseBenchFlags reads and checks the bench flags.
@@ -70,6 +69,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.IntVar(&c.ConnectConcurrency, "connect-concurrency", 32, "WebSocket handshakes in flight")
 	fs.IntVar(&c.SourceIPs, "source-ips", 1, "spread registrations over this many loopback source addresses (127.0.0.2…), as many phones would be; needs a loopback --url")
 	fs.DurationVar(&c.SetupTimeout, "setup-timeout", 10*time.Minute, "bound on registering, creating conversations and connecting")
+	fs.StringVar(&c.UsersFile, "users", "", "reuse the users (ids and access tokens) saved in this file by an earlier run less than 14 min ago, else register and save them there; lets a restarted server be measured without registration's memory")
 	fs.DurationVar(&c.Settle, "settle", 5*time.Second, "with --pid: pause before each RSS reading so the server's heap settles")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -240,8 +240,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	setupCtx, cancel := context.WithTimeout(ctx, cfg.SetupTimeout)
 	defer cancel()
 	t0 := time.Now()
-	if err := b.register(setupCtx); err != nil {
+	reused, err := b.loadUsers()
+	if err != nil {
 		return err
+	}
+	if !reused {
+		if err := b.register(setupCtx); err != nil {
+			return err
+		}
+		if err := b.saveUsers(); err != nil {
+			return err
+		}
 	}
 	t1 := time.Now()
 	nConvs, err := b.createConversations(setupCtx)
@@ -250,11 +259,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	t2 := time.Now()
 	var rssBefore int64
+	var memBefore goMem
 	if cfg.PID > 0 {
 		// Registration hashes passwords (memory-hard): let that garbage
 		// settle first so the difference is the sockets'.
 		sleepCtx(ctx, cfg.Settle)
 		rssBefore, _ = readRSSKiB(cfg.PID)
+		memBefore, _ = b.goMemory(ctx)
 	}
 	defer b.closeAll()
 	if err := b.connect(setupCtx); err != nil {
@@ -266,10 +277,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		len(b.users), t3.Sub(t2).Round(time.Millisecond))
 
 	var rssAfter int64
+	var memAfter goMem
 	if cfg.PID > 0 {
 		// Let the server settle its per-connection buffers before measuring.
 		sleepCtx(ctx, cfg.Settle)
 		rssAfter, _ = readRSSKiB(cfg.PID)
+		memAfter, _ = b.goMemory(ctx)
 	}
 	cpuBefore, _ := readCPUTicks(cfg.PID)
 	selfBefore, _ := readCPUTicks(os.Getpid())
@@ -309,9 +322,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "            first: %s\n", rep.firstError)
 	}
 	if cfg.PID > 0 {
+		n := float64(len(b.users))
 		if rssBefore > 0 && rssAfter > 0 {
 			fmt.Fprintf(stdout, "server rss  %d KiB before sockets, %d KiB with %d sockets: %.1f KiB per connection\n",
-				rssBefore, rssAfter, len(b.users), float64(rssAfter-rssBefore)/float64(len(b.users)))
+				rssBefore, rssAfter, len(b.users), float64(rssAfter-rssBefore)/n)
+			if memBefore.ok && memAfter.ok {
+				// The Go runtime returns freed pages (the password hashes'
+				// garbage) to the OS at its own pace, which skews the RSS
+				// difference; heap+stack in use is not skewed that way.
+				fmt.Fprintf(stdout, "server go   heap+stack in use %.0f → %.0f KiB: %.1f KiB per connection; released to the OS meanwhile %.0f KiB\n",
+					memBefore.inUse/1024, memAfter.inUse/1024, (memAfter.inUse-memBefore.inUse)/1024/n,
+					(memAfter.released-memBefore.released)/1024)
+			}
 		}
 		if cpuAfter > cpuBefore {
 			fmt.Fprintf(stdout, "server cpu  %.0f%% of one core over %s\n",
@@ -439,6 +461,70 @@ func (b *benchRun) postJSON(ctx context.Context, c *http.Client, path, token str
 		}
 		return nil
 	}
+}
+
+// savedUser is one line of the --users file.
+type savedUser struct {
+	ID    string `json:"id"`
+	Token string `json:"access_token"`
+}
+
+// usersFileMaxAge keeps reused access tokens (15 min) valid through a run.
+const usersFileMaxAge = 14 * time.Minute
+
+// loadUsers fills b.users from --users when that file is fresh and holds
+// enough users; it reports whether it did.
+func (b *benchRun) loadUsers() (bool, error) {
+	if b.cfg.UsersFile == "" {
+		return false, nil
+	}
+	fi, err := os.Stat(b.cfg.UsersFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("users file: %w", err)
+	}
+	if age := time.Since(fi.ModTime()); age > usersFileMaxAge {
+		fmt.Fprintf(b.stderr, "bench: %s is %s old, its tokens expire: registering new users\n", b.cfg.UsersFile, age.Round(time.Second))
+		return false, nil
+	}
+	data, err := os.ReadFile(b.cfg.UsersFile)
+	if err != nil {
+		return false, fmt.Errorf("users file: %w", err)
+	}
+	var saved []savedUser
+	if err := json.Unmarshal(data, &saved); err != nil {
+		return false, fmt.Errorf("users file %s: %w", b.cfg.UsersFile, err)
+	}
+	if len(saved) < b.cfg.Clients {
+		fmt.Fprintf(b.stderr, "bench: %s holds %d users, want %d: registering new users\n", b.cfg.UsersFile, len(saved), b.cfg.Clients)
+		return false, nil
+	}
+	b.users = make([]*benchUser, b.cfg.Clients)
+	for i := range b.users {
+		b.users[i] = &benchUser{idx: i, id: saved[i].ID, token: saved[i].Token}
+	}
+	fmt.Fprintf(b.stderr, "bench: reusing %d users from %s\n", b.cfg.Clients, b.cfg.UsersFile)
+	return true, nil
+}
+
+// saveUsers writes the registered users to --users, if set.
+func (b *benchRun) saveUsers() error {
+	if b.cfg.UsersFile == "" {
+		return nil
+	}
+	saved := make([]savedUser, len(b.users))
+	for i, u := range b.users {
+		saved[i] = savedUser{ID: u.id, Token: u.token}
+	}
+	data, err := json.Marshal(saved)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(b.cfg.UsersFile, data, 0o600); err != nil {
+		return fmt.Errorf("users file: %w", err)
+	}
+	return nil
 }
 
 // httpClientFrom returns a client whose connections leave from loopback
@@ -689,6 +775,65 @@ func (b *benchRun) report() connStats {
 	}
 	r.droppedConns = dropped
 	return r
+}
+
+// goMem is what the server's Prometheus /metrics says about its Go memory.
+type goMem struct {
+	inUse    float64 // go_memstats_heap_inuse_bytes + go_memstats_stack_inuse_bytes
+	released float64 // go_memstats_heap_released_bytes
+	ok       bool
+}
+
+// goMemory reads GET /metrics of the server under test; servers without
+// the Go collector report !ok.
+func (b *benchRun) goMemory(ctx context.Context) (goMem, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base.String()+"/metrics", nil)
+	if err != nil {
+		return goMem{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return goMem{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return goMem{}, fmt.Errorf("GET /metrics: status %d", resp.StatusCode)
+	}
+	return parseGoMem(io.LimitReader(resp.Body, 8<<20))
+}
+
+// parseGoMem picks the Go memory gauges out of Prometheus text format.
+func parseGoMem(r io.Reader) (goMem, error) {
+	var m goMem
+	seen := 0
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		var dst *float64
+		switch name {
+		case "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes":
+			dst = &m.inUse
+		case "go_memstats_heap_released_bytes":
+			dst = &m.released
+		default:
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			return goMem{}, fmt.Errorf("metric %s: %w", name, err)
+		}
+		*dst += v
+		seen++
+	}
+	if err := sc.Err(); err != nil {
+		return goMem{}, err
+	}
+	m.ok = seen == 3
+	return m, nil
 }
 
 // --- /proc ---

@@ -1,5 +1,3 @@
-//go:build parleywire
-
 package main
 
 import (
@@ -34,9 +32,9 @@ func TestParseBenchFlags(t *testing.T) {
 		{"defaults", nil, defaults, ""},
 		{"everything", []string{"--url", "http://127.0.0.1:9000", "--clients", "20", "--group-size", "2",
 			"--rate", "2000", "--duration", "5s", "--drain", "0s", "--idle", "--pid", "42",
-			"--register-concurrency", "4", "--connect-concurrency", "8", "--source-ips", "10", "--setup-timeout", "1m", "--settle", "1s"},
+			"--register-concurrency", "4", "--connect-concurrency", "8", "--source-ips", "10", "--setup-timeout", "1m", "--settle", "1s", "--users", "u.json"},
 			benchConfig{URL: "http://127.0.0.1:9000", Clients: 20, GroupSize: 2, Rate: 2000, Duration: 5 * time.Second,
-				Idle: true, PID: 42, RegisterConcurrency: 4, ConnectConcurrency: 8, SourceIPs: 10, SetupTimeout: time.Minute, Settle: time.Second}, ""},
+				Idle: true, PID: 42, RegisterConcurrency: 4, ConnectConcurrency: 8, SourceIPs: 10, SetupTimeout: time.Minute, Settle: time.Second, UsersFile: "u.json"}, ""},
 		{"idle needs no rate", []string{"--idle", "--rate", "0"}, func() benchConfig { c := defaults; c.Idle, c.Rate = true, 0; return c }(), ""},
 		{"bad scheme", []string{"--url", "ws://127.0.0.1:8080"}, benchConfig{}, "--url"},
 		{"no host", []string{"--url", "http://"}, benchConfig{}, "--url"},
@@ -160,6 +158,26 @@ func TestParseProc(t *testing.T) {
 	}
 }
 
+func TestParseGoMem(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want goMem
+	}{
+		{"all three", "# HELP x\ngo_memstats_heap_inuse_bytes 6.2029824e+07\ngo_memstats_stack_inuse_bytes 1024\n" +
+			"go_memstats_heap_released_bytes 4096\ngo_goroutines 23\n", goMem{inUse: 62029824 + 1024, released: 4096, ok: true}},
+		{"no go collector", "parley_messages_stored_total 5\n", goMem{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseGoMem(strings.NewReader(tc.in))
+			if err != nil || got != tc.want {
+				t.Errorf("got %+v, %v; want %+v, nil", got, err, tc.want)
+			}
+		})
+	}
+}
+
 // fakeChat is the smallest server speaking issue 2's protocol that the
 // bench needs: register, create conversation, and a socket that acks sends
 // and pushes them to the other members. Its first registration answers 429.
@@ -255,5 +273,27 @@ func TestRunBenchAgainstFakeServer(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "rate limited") {
 		t.Errorf("stderr lacks the rate-limit notice: %q", errOut.String())
+	}
+}
+
+func TestRunBenchReusesSavedUsers(t *testing.T) {
+	fake := &fakeChat{convs: map[string][]string{}, sockets: map[string]*websocket.Conn{}, limited: true}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	users := t.TempDir() + "/users.json"
+	args := []string{"--url", srv.URL, "--clients", "4", "--group-size", "2", "--idle", "--duration", "10ms", "--users", users}
+	for run := 1; run <= 2; run++ {
+		var out, errOut bytes.Buffer
+		if err := runBench(context.Background(), args, &out, &errOut); err != nil {
+			t.Fatalf("run %d: %v\n%s%s", run, err, &out, &errOut)
+		}
+		if got, want := strings.Contains(errOut.String(), "reusing 4 users"), run == 2; got != want {
+			t.Errorf("run %d: reused users %v, want %v (stderr %q)", run, got, want, errOut.String())
+		}
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if fake.users != 4 {
+		t.Errorf("registrations: got %d, want 4", fake.users)
 	}
 }
