@@ -36,6 +36,10 @@ var statusByCode = map[string]int{
 	CodeUnavailable:         http.StatusServiceUnavailable,
 }
 
+// statusClientClosedRequest (nginx's 499) records requests whose client
+// disconnected before the answer.
+const statusClientClosedRequest = 499
+
 // httpStatus returns the HTTP status for a chatcore error code.
 func httpStatus(code string) int {
 	if st, ok := statusByCode[code]; ok {
@@ -76,6 +80,12 @@ func writeCodeError(w http.ResponseWriter, code, msg string) {
 // are logged with the request's route and answered with a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := chatcore.ErrorCode(err)
+	if code == chatcore.EInternal && r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client went away mid-request: nothing failed on our side and
+		// nobody reads the answer. 499 keeps it out of the 5xx metrics.
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	if code == chatcore.EInternal {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("method", r.Method),
