@@ -363,6 +363,10 @@ func verifyPassword(encoded, password string) bool {
 	return subtle.ConstantTimeCompare(got, key) == 1
 }
 
+// maxArgonMemoryKiB is the most memory a stored hash may ask one
+// verification to use (256 MiB).
+const maxArgonMemoryKiB = 256 * 1024
+
 // parseArgonHash decodes $argon2id$v=19$m=M,t=T,p=P$salt$key. It bounds
 // the parameters so that a corrupted row cannot make a login allocate
 // gigabytes.
@@ -392,7 +396,7 @@ func parseArgonHash(encoded string) (p argonParams, salt, key []byte, ok bool) {
 			return p, nil, nil, false
 		}
 	}
-	if m < 8 || m > 1<<21 || t < 1 || t > 16 || par < 1 || par > 16 {
+	if m < 8 || m > maxArgonMemoryKiB || t < 1 || t > 16 || par < 1 || par > 16 {
 		return p, nil, nil, false
 	}
 	b64 := base64.RawStdEncoding
