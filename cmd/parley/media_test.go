@@ -1,5 +1,3 @@
-//go:build !stubmedia
-
 package main
 
 import (
