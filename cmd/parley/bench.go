@@ -343,7 +343,28 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if selfAfter > selfBefore {
 		fmt.Fprintf(stdout, "bench cpu   %.0f%% of one core (same machine)\n", 100*float64(selfAfter-selfBefore)/clockTicks/elapsed.Seconds())
 	}
+	if m := machineLoad(); m != "" {
+		fmt.Fprintf(stdout, "machine     %s\n", m)
+	}
 	return nil
+}
+
+// machineLoad describes how busy the machine was, from /proc/loadavg and
+// /proc/pressure/cpu: latency on a shared machine means little without it.
+func machineLoad() string {
+	var parts []string
+	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(data)); len(f) >= 3 {
+			parts = append(parts, "load average "+strings.Join(f[:3], " "))
+		}
+	}
+	if data, err := os.ReadFile("/proc/pressure/cpu"); err == nil {
+		line, _, _ := strings.Cut(string(data), "\n") // "some avg10=… avg60=… …"
+		if f := strings.Fields(line); len(f) >= 3 {
+			parts = append(parts, "cpu pressure (some) "+f[1]+" "+f[2])
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // --- REST setup ---
