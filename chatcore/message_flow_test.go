@@ -383,3 +383,42 @@ func TestSlowConsumerKicked(t *testing.T) {
 		t.Errorf("SlowConsumer hook called %d times, want 1", got)
 	}
 }
+
+func TestSendWithAttachment(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	cb := h.connect(t, tr.b.ID)
+	now := h.clock.Now()
+	att := &chatcore.Attachment{
+		ID: "att-1", UploaderID: tr.a.ID, Kind: chatcore.AttachImage, Status: chatcore.StatusPending,
+		ContentType: "image/jpeg", Size: 1234, Filename: "cat.jpg", ObjectKey: "u/att-1",
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour),
+	}
+	if err := h.store.CreateAttachment(ctx, att); err != nil {
+		t.Fatal(err)
+	}
+	// Still pending (bytes not confirmed): it cannot be sent.
+	_, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: "k0", AttachmentIDs: []string{"att-1"}})
+	wantCode(t, err, chatcore.EInvalid)
+
+	att.Status = chatcore.StatusProcessing
+	if err := h.store.UpdateAttachment(ctx, att); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else's attachment cannot be sent either.
+	_, _, err = h.svc.Send(ctx, tr.b.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: "k1", AttachmentIDs: []string{"att-1"}})
+	wantCode(t, err, chatcore.EInvalid)
+
+	m, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: "k2", AttachmentIDs: []string{"att-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Attachments) != 1 || m.Attachments[0].ID != "att-1" || m.Body != "" {
+		t.Fatalf("got %+v, want one attachment and no body", m)
+	}
+	f := MustNextFrame(t, cb)
+	if f.Message == nil || len(f.Message.Attachments) != 1 || f.Message.Attachments[0].Status != chatcore.StatusProcessing {
+		t.Fatalf("got %+v, want the message with its attachment processing", f.Message)
+	}
+}
