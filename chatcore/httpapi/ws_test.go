@@ -359,3 +359,28 @@ func TestWebSocketSendRateLimit(t *testing.T) {
 		t.Errorf("frames = %s, want %s", got, want)
 	}
 }
+
+// TestWebSocketDeadPeer: a peer that stops answering pings is dropped
+// within about two ping intervals and shows offline.
+func TestWebSocketDeadPeer(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: func(c *Config) { c.PingInterval = 200 * time.Millisecond }})
+	dan, eve := e.register("dan"), e.register("eve")
+	e.direct(dan, eve)
+	watcher := e.dial(eve.access)
+	raw := rawWebSocket(t, e.ts.Listener.Addr().String(), dan.access) // never reads: no pongs
+	defer raw.Close()
+	watcher.await("presence", func(f frame) bool { return f.UserID == dan.user.ID && f.Status == "online" })
+	start := time.Now()
+	watcher.await("presence", func(f frame) bool { return f.UserID == dan.user.ID && f.Status == "offline" })
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("dead peer dropped after %v, want about 2 ping intervals", d)
+	}
+	// A live client (one that keeps reading, so its library answers the
+	// server's pings) stays.
+	for i := range 6 {
+		time.Sleep(100 * time.Millisecond)
+		ref := fmt.Sprint("alive", i)
+		watcher.sendJSON(map[string]string{"type": "ping", "ref": ref})
+		watcher.await("pong", func(f frame) bool { return f.Ref == ref })
+	}
+}
