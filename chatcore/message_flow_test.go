@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -420,5 +421,67 @@ func TestSendWithAttachment(t *testing.T) {
 	f := MustNextFrame(t, cb)
 	if f.Message == nil || len(f.Message.Attachments) != 1 || f.Message.Attachments[0].Status != chatcore.StatusProcessing {
 		t.Fatalf("got %+v, want the message with its attachment processing", f.Message)
+	}
+}
+
+func TestConcurrentSendsGaplessAndDeduplicated(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	const senders, each = 4, 10
+	var wg sync.WaitGroup
+	type result struct {
+		seq     int64
+		id      string
+		created bool
+	}
+	results := make(chan result, senders*each*2)
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user := []*chatcore.User{tr.a, tr.b, tr.c}[s%3]
+			for i := range each {
+				// Every message is sent twice, as a client retrying after a
+				// lost ack would; the duplicates race the originals.
+				req := chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: fmt.Sprintf("s%d-%d", s, i), Body: "x"}
+				var pair sync.WaitGroup
+				for range 2 {
+					pair.Go(func() {
+						m, created, err := h.svc.Send(ctx, user.ID, req)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						results <- result{m.Seq, m.ID, created}
+					})
+				}
+				pair.Wait()
+			}
+		}()
+	}
+	wg.Wait()
+	close(results)
+	bySeq := map[int64]string{}
+	createdN := 0
+	for r := range results {
+		if id, ok := bySeq[r.seq]; ok && id != r.id {
+			t.Fatalf("seq %d given to two messages", r.seq)
+		}
+		bySeq[r.seq] = r.id
+		if r.created {
+			createdN++
+		}
+	}
+	if createdN != senders*each {
+		t.Errorf("got %d created, want %d", createdN, senders*each)
+	}
+	for seq := int64(1); seq <= senders*each; seq++ {
+		if _, ok := bySeq[seq]; !ok {
+			t.Errorf("seq %d missing: not gapless", seq)
+		}
+	}
+	if got := h.stored.get(); got != senders*each {
+		t.Errorf("MessageStored called %d times, want %d", got, senders*each)
 	}
 }
