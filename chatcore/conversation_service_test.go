@@ -3,6 +3,7 @@ package chatcore_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,5 +142,42 @@ func TestGroupRules(t *testing.T) {
 	}
 	if len(list) != 3 {
 		t.Errorf("got %d conversations, want 3", len(list))
+	}
+}
+
+func TestCreateDirectConcurrent(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	a := h.MustRegister(t, "alice").User
+	b := h.MustRegister(t, "bob").User
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	created := make([]bool, 8)
+	for i := range ids {
+		wg.Go(func() {
+			caller, other := a.ID, b.ID
+			if i%2 == 1 {
+				caller, other = other, caller
+			}
+			c, ok, err := h.svc.CreateConversation(ctx, caller, []string{other}, "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids[i], created[i] = c.ID, ok
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range ids {
+		if ids[i] != ids[0] {
+			t.Errorf("got conversation %s and %s for one pair", ids[0], ids[i])
+		}
+		if created[i] {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("got created=true %d times, want 1", n)
 	}
 }
