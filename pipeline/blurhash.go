@@ -5,7 +5,6 @@ import (
 	"image"
 
 	"github.com/buckket/go-blurhash"
-	"github.com/disintegration/imaging"
 )
 
 // Blurhash components: 4 across, 3 down, as chat clients expect.
@@ -18,7 +17,7 @@ func blurhashOf(img *image.NRGBA) (string, error) {
 	w, h := fit(b.Dx(), b.Dy(), blurhashSide)
 	small := img
 	if w != b.Dx() || h != b.Dy() {
-		small = imaging.Resize(img, w, h, imaging.Linear)
+		small = resize(img, w, h)
 	}
 	hash, err := blurhash.Encode(blurhashX, blurhashY, small)
 	if err != nil {
