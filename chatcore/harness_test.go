@@ -92,9 +92,15 @@ func MustOpenStore(tb testing.TB) chatcore.Store {
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
+	return newHarnessOn(t, MustOpenStore(t), inmem.NewBus(), opts...)
+}
+
+// newHarnessOn is newHarness on a given store and bus.
+func newHarnessOn(t *testing.T, store chatcore.Store, bus chatcore.Bus, opts ...harnessOpt) *harness {
+	t.Helper()
 	h := &harness{
-		store:    MustOpenStore(t),
-		bus:      inmem.NewBus(),
+		store:    store,
+		bus:      bus,
 		presence: inmem.NewPresence(),
 		notifier: &fakeNotifier{ch: make(chan chatcore.Notification, 100)},
 		clock:    &fakeClock{t: time.Now().UTC().Truncate(time.Second)},
