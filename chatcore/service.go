@@ -153,7 +153,8 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	return s, nil
 }
 
-// Run subscribes the hub to the bus and returns when ctx is done.
+// Run subscribes the hub to the bus and returns when ctx is done. Call it
+// once per Service: every subscription delivers every event.
 func (s *Service) Run(ctx context.Context) error {
 	return s.hub.Run(ctx)
 }
