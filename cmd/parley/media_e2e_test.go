@@ -1,10 +1,7 @@
-//go:build parleywire
-
 package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"image/jpeg"
 	"io"
@@ -44,11 +41,14 @@ type mediaStack struct {
 	admin, alice, bob *client
 	conv              string
 	bs                *socket
+	// frames holds the attachment frames bob's socket delivered so far, so
+	// that waiting for one never loses another.
+	frames *[]map[string]any
 }
 
 func newMediaStack(t *testing.T, extraEnv ...string) *mediaStack {
 	t.Helper()
-	m := &mediaStack{t: t, s3: testenv.S3(t), redis: testenv.Redis(t)}
+	m := &mediaStack{t: t, s3: testenv.S3(t), redis: testenv.Redis(t), frames: new([]map[string]any)}
 	m.env = append([]string{
 		"PARLEY_DATABASE_URL=" + testenv.Postgres(t),
 		"PARLEY_REDIS_URL=" + m.redis,
@@ -68,13 +68,31 @@ func newMediaStack(t *testing.T, extraEnv ...string) *mediaStack {
 	m.alice = register(t, m.node.URL, "alice")
 	m.bob = register(t, m.node.URL, "bob")
 	var conv struct {
-		ID string `json:"id"`
+		Conversation struct {
+			ID string `json:"id"`
+		} `json:"conversation"`
 	}
 	m.alice.do("POST", "/v1/conversations", map[string]any{"member_ids": []string{m.bob.User.ID}, "title": "media"},
 		http.StatusCreated, &conv)
-	m.conv = conv.ID
+	m.conv = conv.Conversation.ID
 	m.bs = m.bob.dial()
 	return m
+}
+
+// in returns a copy of m whose helpers fail t (a subtest) instead of the
+// test that made m.
+func (m *mediaStack) in(t *testing.T) *mediaStack {
+	c := *m
+	c.t = t
+	for _, p := range []**client{&c.admin, &c.alice, &c.bob} {
+		cc := **p
+		cc.t = t
+		*p = &cc
+	}
+	bs := *m.bs
+	bs.t = t
+	c.bs = &bs
+	return &c
 }
 
 // worker starts a `parley worker` process.
@@ -149,7 +167,7 @@ func (m *mediaStack) upload(c *client, kind, contentType, name string, data []by
 func (m *mediaStack) send(c *client, ids ...string) {
 	m.t.Helper()
 	c.do("POST", "/v1/conversations/"+m.conv+"/messages", map[string]any{
-		"client_id": "m-" + strings.Join(ids, "-"), "body": "look", "attachment_ids": ids,
+		"client_id": "m-" + ids[0], "body": "look", "attachment_ids": ids,
 	}, http.StatusCreated, nil)
 }
 
@@ -167,9 +185,24 @@ func (m *mediaStack) sendAndExpectProcessing(id string) {
 }
 
 // attachmentFrame waits up to timeout for an attachment frame about id in
-// status.
+// status (one that came earlier counts) and returns its attachment.
 func (m *mediaStack) attachmentFrame(id, status string, timeout time.Duration) map[string]any {
 	m.t.Helper()
+	match := func(f map[string]any) map[string]any {
+		a, _ := f["attachment"].(map[string]any)
+		if a["id"] != id || a["status"] != status {
+			return nil
+		}
+		if ids, _ := f["conversation_ids"].([]any); len(ids) != 1 || ids[0] != m.conv {
+			m.t.Errorf("attachment frame conversation_ids: got %v, want [%s]", f["conversation_ids"], m.conv)
+		}
+		return a
+	}
+	for _, f := range *m.frames {
+		if a := match(f); a != nil {
+			return a
+		}
+	}
 	deadline := time.After(timeout)
 	for {
 		select {
@@ -180,15 +213,22 @@ func (m *mediaStack) attachmentFrame(id, status string, timeout time.Duration) m
 			if f["type"] != "attachment" {
 				continue
 			}
-			a, _ := f["attachment"].(map[string]any)
-			if a["id"] == id && a["status"] == status {
-				if ids, _ := f["conversation_ids"].([]any); len(ids) != 1 || ids[0] != m.conv {
-					m.t.Errorf("attachment frame conversation_ids: got %v, want [%s]", f["conversation_ids"], m.conv)
-				}
+			*m.frames = append(*m.frames, f)
+			if a := match(f); a != nil {
 				return a
 			}
 		case <-deadline:
-			m.t.Fatalf("bob got no attachment frame with %s %s within %v", id, status, timeout)
+			_, row := m.alice.request("GET", "/v1/attachments/"+id, nil)
+			var jobs []string
+			for _, st := range []string{"pending", "active", "scheduled", "retry", "archived"} {
+				for _, j := range m.jobs("", st) {
+					if j["task_id"] == id {
+						jobs = append(jobs, fmt.Sprint(j))
+					}
+				}
+			}
+			m.t.Fatalf("bob got no attachment frame with %s %s within %v; the attachment is %s; its jobs: %v",
+				id, status, timeout, row, jobs)
 		}
 	}
 }
@@ -342,6 +382,7 @@ func TestMediaReachesMembersThroughSeparateWorker(t *testing.T) {
 	photo, voice, video := readCorpus(t, "photo12mp.jpg"), readCorpus(t, "voice60s.m4a"), readCorpus(t, "video1080p.mp4")
 
 	t.Run("photo", func(t *testing.T) {
+		m := m.in(t)
 		id := m.upload(m.alice, "image", "image/jpeg", "IMG_0001.jpg", photo)
 		m.sendAndExpectProcessing(id)
 		a := m.attachmentFrame(id, "ready", 60*time.Second)
@@ -366,6 +407,7 @@ func TestMediaReachesMembersThroughSeparateWorker(t *testing.T) {
 	})
 
 	t.Run("voice", func(t *testing.T) {
+		m := m.in(t)
 		id := m.upload(m.alice, "voice", "audio/mp4", "voice.m4a", voice)
 		m.sendAndExpectProcessing(id)
 		a := m.attachmentFrame(id, "ready", 60*time.Second)
@@ -382,6 +424,7 @@ func TestMediaReachesMembersThroughSeparateWorker(t *testing.T) {
 	})
 
 	t.Run("video", func(t *testing.T) {
+		m := m.in(t)
 		id := m.upload(m.alice, "video", "video/mp4", "clip.mp4", video)
 		m.sendAndExpectProcessing(id)
 		a := m.attachmentFrame(id, "ready", 60*time.Second)
@@ -395,6 +438,7 @@ func TestMediaReachesMembersThroughSeparateWorker(t *testing.T) {
 	})
 
 	t.Run("corrupt", func(t *testing.T) {
+		m := m.in(t)
 		id := m.upload(m.alice, "image", "image/jpeg", "broken.jpg", corruptJPEG())
 		m.sendAndExpectProcessing(id)
 		a := m.attachmentFrame(id, "failed", 60*time.Second)
@@ -408,6 +452,7 @@ func TestMediaReachesMembersThroughSeparateWorker(t *testing.T) {
 	})
 
 	t.Run("non-admins get 403 on admin routes", func(t *testing.T) {
+		m := m.in(t)
 		for _, tc := range []struct{ method, path string }{
 			{"GET", "/v1/admin/jobs?state=archived"},
 			{"POST", "/v1/admin/jobs/image/" + "x" + "/requeue"},
