@@ -241,12 +241,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
+		left := make([]*wsConn, 0, len(s.conns))
 		for c := range s.conns {
+			left = append(left, c)
+		}
+		s.mu.Unlock()
+		for _, c := range left {
 			c.closeNow()
 		}
-		n := len(s.conns)
-		s.mu.Unlock()
-		return fmt.Errorf("httpapi: shutdown: %d sockets still open: %w", n, ctx.Err())
+		return fmt.Errorf("httpapi: shutdown: dropped %d sockets still open: %w", len(left), ctx.Err())
 	}
 }
 

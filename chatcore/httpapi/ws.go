@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -54,7 +56,8 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hw := &hijackCapture{ResponseWriter: w}
+	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		// checkOrigin did the same check with a JSON answer.
 		OriginPatterns: s.cfg.AllowedOrigins,
 	})
@@ -73,6 +76,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	c := &wsConn{
 		srv:    s,
 		ws:     ws,
+		raw:    hw.conn,
 		user:   user,
 		id:     newConnID(),
 		frames: frames,
@@ -195,6 +199,22 @@ func (s *Server) checkOrigin(r *http.Request) error {
 	}
 	return fmt.Errorf("origin %q is not allowed", u.Host)
 }
+
+// hijackCapture keeps the connection the WebSocket library hijacks, so a
+// socket can be dropped at once even while the library waits on a close
+// handshake (which it bounds only at 5 s + 5 s).
+type hijackCapture struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = c
+	return c, brw, err
+}
+
+func (h *hijackCapture) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 func newConnID() string {
 	var b [12]byte

@@ -384,3 +384,24 @@ func TestWebSocketDeadPeer(t *testing.T) {
 		watcher.await("pong", func(f frame) bool { return f.Ref == ref })
 	}
 }
+
+// TestShutdownDeadline: a peer that never answers the close handshake is
+// dropped when the shutdown context ends.
+func TestShutdownDeadline(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	fay := e.register("fay")
+	raw := rawWebSocket(t, e.ts.Listener.Addr().String(), fay.access) // never answers the close
+	defer raw.Close()
+	waitFor(t, "socket registered", func() bool { return e.svc.Hub().LocalConnections() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := e.srv.Shutdown(ctx)
+	if err == nil {
+		t.Fatal("shutdown reported success with a socket still open")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("shutdown took %v with a 300ms deadline", d)
+	}
+	waitFor(t, "socket dropped", func() bool { return e.svc.Hub().LocalConnections() == 0 })
+}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ const queueKeepCap = 16
 type wsConn struct {
 	srv    *Server
 	ws     *websocket.Conn
+	raw    net.Conn // under ws, to drop it without waiting on the library
 	user   *chatcore.User
 	id     string
 	frames *rate.Limiter // non-send client frames of this socket
@@ -145,8 +147,15 @@ func (c *wsConn) drainAndClose(code websocket.StatusCode, reason string) {
 	c.requestClose(code, reason)
 }
 
-// closeNow drops the connection without a close handshake.
-func (c *wsConn) closeNow() { c.ws.CloseNow() }
+// closeNow drops the connection at once, without a close handshake and
+// without waiting for one in progress; the reader then ends.
+func (c *wsConn) closeNow() {
+	if c.raw != nil {
+		c.raw.Close()
+		return
+	}
+	go c.ws.CloseNow()
+}
 
 // setExpiry (re)arms the close at the access token's expiry.
 func (c *wsConn) setExpiry(exp time.Time) {
@@ -221,7 +230,7 @@ func (c *wsConn) writeLoop() {
 				c.mu.Lock()
 				c.closing, c.closed, c.writing, c.queue = true, true, false, nil
 				c.mu.Unlock()
-				c.ws.CloseNow()
+				c.closeNow()
 				return
 			}
 		}
@@ -256,7 +265,7 @@ func (c *wsConn) pingOnce() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.PingInterval)
 	defer cancel()
 	if err := c.ws.Ping(ctx); err != nil {
-		c.ws.CloseNow()
+		c.closeNow()
 		return
 	}
 	c.mu.Lock()
