@@ -8,7 +8,12 @@
 // they adapt: sqlite and postgres (Store), redis (Bus, Presence), webhook
 // (Notifier), httpapi (REST and WebSocket). Only cmd/parley wires them together.
 //
-//	store, _ := sqlite.Open(ctx, "data/parley.db")
-//	svc := chatcore.NewService(chatcore.ServiceConfig{Store: store, Bus: bus, ...})
-//	msg, created, err := svc.SendMessage(ctx, userID, chatcore.SendRequest{...})
+//	store, err := sqlite.Open(ctx, "data/parley.db") // then store.Migrate(ctx)
+//	svc, err := chatcore.NewService(chatcore.ServiceConfig{
+//		Store: store, Bus: bus, Presence: presence, JWTSecret: secret,
+//	})
+//	go svc.Run(ctx) // the hub: bus events to this node's sockets
+//	msg, created, err := svc.Send(ctx, userID, chatcore.SendRequest{
+//		ConversationID: convID, ClientID: "c-1", Body: "hi",
+//	})
 package chatcore
