@@ -96,3 +96,33 @@ func BenchmarkImaging(b *testing.B) {
 		imaging.Resize(src, 1280, 960, imaging.CatmullRom)
 	}
 }
+
+func TestBox(t *testing.T) {
+	src := image.NewNRGBA(image.Rect(0, 0, 4, 2))
+	copy(src.Pix, []uint8{
+		0, 0, 0, 255, 100, 100, 100, 255, 10, 20, 30, 255, 10, 20, 30, 255,
+		0, 0, 0, 255, 100, 100, 100, 255, 30, 40, 50, 255, 30, 40, 50, 255,
+	})
+	got := Box(src, 2, 1)
+	want := []uint8{50, 50, 50, 255, 20, 30, 40, 255}
+	for i := range want {
+		if got.Pix[i] != want[i] {
+			t.Fatalf("Box = %v, want %v", got.Pix, want)
+		}
+	}
+	big := noise(1280, 720)
+	small := Box(big, 32, 18)
+	ref := CatmullRom(big, 32, 18)
+	for i := range small.Pix {
+		if d := int(small.Pix[i]) - int(ref.Pix[i]); d > 12 || d < -12 {
+			t.Fatalf("Box and CatmullRom differ by %d at %d", d, i)
+		}
+	}
+}
+
+func BenchmarkBox(b *testing.B) {
+	src := noise(1280, 720)
+	for b.Loop() {
+		Box(src, 32, 18)
+	}
+}
