@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"image/jpeg"
 	"io"
@@ -11,11 +14,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/hibiken/asynq"
 
 	"github.com/parley-chat/parley/deploy/testenv"
@@ -567,5 +573,345 @@ func TestMediaJobSurvivesKilledWorker(t *testing.T) {
 	a := m.attachmentFrame(id, "ready", 90*time.Second)
 	if dur, _ := a["duration_ms"].(float64); dur < 239_000 || dur > 241_000 {
 		t.Errorf("ready voice note: got duration %v ms, want ~240000", dur)
+	}
+}
+
+// The benchmarks below need testing.TB, which the end-to-end helpers do not
+// take, so they carry small helpers of their own.
+
+// mediaBinary builds parley without the race detector, once.
+var mediaBin struct {
+	sync.Once
+	path string
+	err  error
+}
+
+func mediaBinary(tb testing.TB) string {
+	tb.Helper()
+	mediaBin.Do(func() {
+		dir, err := os.MkdirTemp("", "parley-media-bench")
+		if err != nil {
+			mediaBin.err = err
+			return
+		}
+		mediaBin.path = filepath.Join(dir, "parley")
+		if out, err := exec.Command("go", "build", "-o", mediaBin.path, ".").CombinedOutput(); err != nil {
+			mediaBin.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if mediaBin.err != nil {
+		tb.Fatal(mediaBin.err)
+	}
+	return mediaBin.path
+}
+
+// mediaStart runs parley args... until tb ends and returns the URL it
+// listens on (if it prints one) once a line matches ready.
+func mediaStart(tb testing.TB, env []string, ready *regexp.Regexp, args ...string) string {
+	tb.Helper()
+	cmd := exec.Command(mediaBinary(tb), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	cmd.Stderr = writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(b) })
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+		close(lines)
+	}()
+	url := ""
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				mu.Lock()
+				defer mu.Unlock()
+				tb.Fatalf("parley %v exited:\n%s", args, logs.String())
+			}
+			if m := listenRE.FindStringSubmatch(line); m != nil {
+				url = m[1]
+			}
+			if ready.MatchString(line) {
+				return url
+			}
+		case <-timeout:
+			tb.Fatalf("parley %v not ready after 60s", args)
+		}
+	}
+}
+
+// mediaUser is a registered user with a token.
+type mediaUser struct {
+	tb    testing.TB
+	base  string
+	token string
+	id    string
+}
+
+func mediaRegister(tb testing.TB, base, name string) *mediaUser {
+	tb.Helper()
+	u := &mediaUser{tb: tb, base: base}
+	var out struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+		AccessToken string `json:"access_token"`
+	}
+	u.do("POST", "/v1/auth/register", map[string]any{"username": name, "password": "correct horse battery"}, http.StatusCreated, &out)
+	u.id, u.token = out.User.ID, out.AccessToken
+	return u
+}
+
+func (u *mediaUser) do(method, path string, body any, want int, out any) {
+	u.tb.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, u.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if u.token != "" {
+		req.Header.Set("Authorization", "Bearer "+u.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		u.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		u.tb.Fatalf("%s %s: got %d %s, want %d", method, path, resp.StatusCode, raw, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			u.tb.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+// put creates an upload and sends its bytes; complete is left to the caller.
+func (u *mediaUser) put(conv, kind, contentType string, data []byte) string {
+	u.tb.Helper()
+	var ticket struct {
+		Upload struct {
+			ID string `json:"id"`
+		} `json:"upload"`
+		URL    string            `json:"url"`
+		Fields map[string]string `json:"fields"`
+	}
+	u.do("POST", "/v1/uploads", map[string]any{"kind": kind, "content_type": contentType, "size": len(data),
+		"filename": "f", "conversation_id": conv}, http.StatusCreated, &ticket)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range ticket.Fields {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", "f")
+	fw.Write(data)
+	mw.Close()
+	resp, err := http.Post(ticket.URL, mw.FormDataContentType(), &body)
+	if err != nil {
+		u.tb.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		u.tb.Fatalf("upload to the store: %d", resp.StatusCode)
+	}
+	return ticket.Upload.ID
+}
+
+// mediaWatch reads a socket and reports when each attachment turns ready.
+type mediaWatch struct {
+	mu      sync.Mutex
+	waiters map[string]chan time.Time
+}
+
+func mediaDial(tb testing.TB, u *mediaUser) *mediaWatch {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(u.base, "http")+"/v1/ws", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + u.token}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conn.SetReadLimit(1 << 20)
+	w := &mediaWatch{waiters: map[string]chan time.Time{}}
+	go func() {
+		for {
+			var f struct {
+				Type       string `json:"type"`
+				Attachment struct {
+					ID     string `json:"id"`
+					Status string `json:"status"`
+				} `json:"attachment"`
+			}
+			if err := wsjson.Read(ctx, conn, &f); err != nil {
+				return
+			}
+			if f.Type != "attachment" || f.Attachment.Status == "processing" {
+				continue
+			}
+			at := time.Now()
+			w.mu.Lock()
+			ch := w.waiters[f.Attachment.ID]
+			w.mu.Unlock()
+			if ch != nil {
+				select {
+				case ch <- at:
+				default:
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *mediaWatch) expect(id string) chan time.Time {
+	ch := make(chan time.Time, 1)
+	w.mu.Lock()
+	w.waiters[id] = ch
+	w.mu.Unlock()
+	return ch
+}
+
+// mediaBench is a chat node, some worker processes and two members of a
+// conversation, bob with his socket open.
+type mediaBench struct {
+	alice *mediaUser
+	conv  string
+	watch *mediaWatch
+	redis string
+}
+
+func newMediaBench(tb testing.TB, workers int) *mediaBench {
+	tb.Helper()
+	s3 := testenv.S3(tb)
+	st := &mediaBench{redis: testenv.Redis(tb)}
+	env := []string{
+		"PARLEY_DATABASE_URL=" + testenv.Postgres(tb),
+		"PARLEY_REDIS_URL=" + st.redis,
+		"PARLEY_JWT_SECRET=" + strings.Repeat("media-bench-", 4),
+		"PARLEY_S3_ENDPOINT=" + s3.Endpoint, "PARLEY_S3_BUCKET=parley",
+		"PARLEY_S3_ACCESS_KEY=" + s3.AccessKey, "PARLEY_S3_SECRET_KEY=" + s3.SecretKey, "PARLEY_S3_REGION=" + s3.Region,
+		"PARLEY_LOG_LEVEL=warn", "PARLEY_METRICS_ADDR=127.0.0.1:0",
+		"PARLEY_UPLOADS_PER_MINUTE=100000", "PARLEY_UPLOAD_DAILY_BYTES=1000000000000",
+	}
+	base := mediaStart(tb, env, listenRE, "serve", "-addr", "127.0.0.1:0")
+	for range workers {
+		mediaStart(tb, env, workerReadyRE, "worker")
+	}
+	st.alice = mediaRegister(tb, base, "alice")
+	bob := mediaRegister(tb, base, "bob")
+	var conv struct {
+		Conversation struct {
+			ID string `json:"id"`
+		} `json:"conversation"`
+	}
+	st.alice.do("POST", "/v1/conversations", map[string]any{"member_ids": []string{bob.id}}, http.StatusCreated, &conv)
+	st.conv = conv.Conversation.ID
+	st.watch = mediaDial(tb, bob)
+	return st
+}
+
+// BenchmarkMediaCompleteToEvent measures, one upload at a time with one
+// worker process, the time from the start of POST /v1/uploads/{id}/complete
+// to the ready attachment frame on the other member's socket; the bytes are
+// already in the store (untimed), and the message carrying the attachment is
+// sent right after complete, as a client does.
+func BenchmarkMediaCompleteToEvent(b *testing.B) {
+	for _, tc := range []struct{ name, file, kind, contentType string }{
+		{"photo12mp", "photo12mp.jpg", "image", "image/jpeg"},
+		{"voice60s", "voice60s.m4a", "voice", "audio/mp4"},
+		{"video1080p", "video1080p.mp4", "video", "video/mp4"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			data := readCorpus(b, tc.file)
+			st := newMediaBench(b, 1)
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				id := st.alice.put(st.conv, tc.kind, tc.contentType, data)
+				ready := st.watch.expect(id)
+				b.StartTimer()
+				start := time.Now()
+				st.alice.do("POST", "/v1/uploads/"+id+"/complete", nil, http.StatusAccepted, nil)
+				st.alice.do("POST", "/v1/conversations/"+st.conv+"/messages", map[string]any{
+					"client_id": fmt.Sprintf("b-%d", i), "body": "x", "attachment_ids": []string{id}}, http.StatusCreated, nil)
+				select {
+				case at := <-ready:
+					lat = append(lat, at.Sub(start))
+				case <-time.After(2 * time.Minute):
+					b.Fatalf("no ready frame for %s", id)
+				}
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			pct := func(p float64) float64 {
+				return float64(lat[min(len(lat)-1, int(float64(len(lat))*p))].Microseconds()) / 1000
+			}
+			b.ReportMetric(pct(0.5), "p50-ms")
+			b.ReportMetric(pct(0.99), "p99-ms")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// BenchmarkMediaPhotosPerSecond completes a burst of 12 MP photos at once
+// (their bytes already stored) and measures photos/s to the last ready
+// frame on the other member's socket, with one and with two worker processes.
+func BenchmarkMediaPhotosPerSecond(b *testing.B) {
+	data := readCorpus(b, "photo12mp.jpg")
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			st := newMediaBench(b, workers)
+			b.StopTimer()
+			ids := make([]string, b.N)
+			readies := make([]chan time.Time, b.N)
+			for i := range b.N {
+				ids[i] = st.alice.put(st.conv, "image", "image/jpeg", data)
+				readies[i] = st.watch.expect(ids[i])
+			}
+			b.StartTimer()
+			start := time.Now()
+			for _, id := range ids {
+				st.alice.do("POST", "/v1/uploads/"+id+"/complete", nil, http.StatusAccepted, nil)
+			}
+			for i, ch := range readies {
+				select {
+				case <-ch:
+				case <-time.After(5 * time.Minute):
+					b.Fatalf("no ready frame for %s", ids[i])
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "photos/s")
+		})
 	}
 }
