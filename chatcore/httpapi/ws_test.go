@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -404,4 +407,55 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Errorf("shutdown took %v with a 300ms deadline", d)
 	}
 	waitFor(t, "socket dropped", func() bool { return e.svc.Hub().LocalConnections() == 0 })
+}
+
+// TestWebSocketFrameBehindHandshake: a frame the client sends in the same
+// packet as the handshake is not lost when the connection changes hands.
+func TestWebSocketFrameBehindHandshake(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	gus := e.register("gus")
+	addr := e.ts.Listener.Addr().String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	payload := []byte(`{"type":"ping","ref":"early"}`)
+	mask := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload)), mask[0], mask[1], mask[2], mask[3]}
+	for i, b := range payload {
+		frame = append(frame, b^mask[i%4])
+	}
+	req := fmt.Sprintf("GET /v1/ws HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr, gus.access)
+	if _, err := c.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	var frames []string
+	for len(frames) < 2 {
+		h := make([]byte, 2)
+		if _, err := io.ReadFull(br, h); err != nil {
+			t.Fatalf("read frame: %v (got %q)", err, frames)
+		}
+		n := int(h[1] & 0x7f)
+		if n == 126 {
+			ext := make([]byte, 2)
+			io.ReadFull(br, ext)
+			n = int(ext[0])<<8 | int(ext[1])
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, string(body))
+	}
+	if !strings.Contains(frames[0], `"hello"`) || !strings.Contains(frames[1], `"pong"`) || !strings.Contains(frames[1], `"early"`) {
+		t.Errorf("frames = %q, want hello then the pong of the early ping", frames)
+	}
 }
