@@ -38,3 +38,15 @@ func BenchmarkWebSocketSendDeliver(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkConnect measures opening a socket (auth, presence, hub
+// registration, hello) and closing it again.
+func BenchmarkConnect(b *testing.B) {
+	e := newEnv(b, envOptions{})
+	hal := e.register("benchhal")
+	b.ResetTimer()
+	for range b.N {
+		c := e.dial(hal.access)
+		c.conn.CloseNow()
+	}
+}
