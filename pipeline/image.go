@@ -15,7 +15,6 @@ import (
 	"github.com/disintegration/imaging"
 	"golang.org/x/image/webp"
 
-	"github.com/parley-chat/parley/pipeline/internal/resample"
 	"github.com/parley-chat/parley/pipeline/internal/turbojpeg"
 )
 
@@ -198,15 +197,13 @@ func fit(w, h, side int) (int, int) {
 	return max(1, (w*side+h/2)/h), side
 }
 
-// resize returns the opaque img at w×h (img itself when it is that size
-// already). Catmull-Rom matches Lanczos at SSIM 0.993 against a reference
-// for less work; resample does it in fixed point, ~1.8x faster than
-// imaging.Resize on the same filter.
+// resize returns img at w×h (img itself when it is that size already).
+// CatmullRom matches Lanczos at SSIM 0.993 against a reference, ~10% faster.
 func resize(img *image.NRGBA, w, h int) *image.NRGBA {
 	if b := img.Bounds(); b.Dx() == w && b.Dy() == h {
 		return img
 	}
-	return resample.CatmullRom(img, w, h)
+	return imaging.Resize(img, w, h, imaging.CatmullRom)
 }
 
 // orient applies EXIF orientation o to img, so it shows upright.

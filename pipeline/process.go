@@ -130,11 +130,11 @@ func processAV(ctx context.Context, kind Kind, auto bool, src, outDir string, li
 			kind = KindVideo
 		case pr.audio() != nil:
 			kind = KindVoice
-			res.ContentType = audioType(res.ContentType)
 		}
 	}
 	res.Kind = kind
 	if kind == KindVoice {
+		res.ContentType = audioType(res.ContentType)
 		return processVoice(ctx, src, outDir, lim, res, pr)
 	}
 	return processVideo(ctx, src, outDir, lim, res, pr)
