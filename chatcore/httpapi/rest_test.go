@@ -445,3 +445,25 @@ func TestCORS(t *testing.T) {
 		t.Errorf("simple request from an allowed origin: no Access-Control-Allow-Origin")
 	}
 }
+
+func TestCORSLeavesMountsAlone(t *testing.T) {
+	blob := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.WriteHeader(http.StatusOK)
+	})
+	e := newEnv(t, envOptions{cfg: func(c *Config) {
+		c.AllowedOrigins = []string{"app.example.com"}
+		c.Mounts = map[string]http.Handler{"/blobs/": blob}
+	}})
+	req, _ := http.NewRequest("OPTIONS", e.ts.URL+"/blobs/x", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Access-Control-Request-Method", "PUT")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("preflight to a mount: %d %v, want the mount's own answer", resp.StatusCode, resp.Header)
+	}
+}
