@@ -165,11 +165,10 @@ type Server struct {
 	msgLimit  *keyedLimiter // per user
 	reqLimit  *keyedLimiter // per user
 
-	mu       sync.Mutex
-	closing  bool
-	conns    map[*wsConn]struct{}
-	connsWG  sync.WaitGroup
-	shutdown chan struct{} // closed by Shutdown
+	mu      sync.Mutex
+	closing bool // Shutdown was called: no new sockets
+	conns   map[*wsConn]struct{}
+	connsWG sync.WaitGroup // one per socket in conns
 }
 
 // New builds a Server from cfg.
@@ -196,7 +195,6 @@ func New(cfg Config) (*Server, error) {
 		msgLimit:  newKeyedLimiter(rl.MessagesPerSecond, rl.MessagesBurst),
 		reqLimit:  newKeyedLimiter(rl.RequestsPerSecond, rl.RequestsBurst),
 		conns:     make(map[*wsConn]struct{}),
-		shutdown:  make(chan struct{}),
 	}
 	s.routes = s.routeTable()
 	mux, err := s.buildMux()
@@ -218,10 +216,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // http.Server.Shutdown for those.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	if !s.closing {
-		s.closing = true
-		close(s.shutdown)
-	}
+	s.closing = true
 	conns := make([]*wsConn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
