@@ -69,8 +69,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.IntVar(&c.ConnectConcurrency, "connect-concurrency", 32, "WebSocket handshakes in flight")
 	fs.IntVar(&c.SourceIPs, "source-ips", 1, "spread registrations over this many loopback source addresses (127.0.0.2…), as many phones would be; needs a loopback --url")
 	fs.DurationVar(&c.SetupTimeout, "setup-timeout", 10*time.Minute, "bound on registering, creating conversations and connecting")
-	fs.StringVar(&c.UsersFile, "users", "", "reuse the users (ids and access tokens) saved in this file by an earlier run less than 14 min ago, else register and save them there; lets a restarted server be measured without registration's memory")
-	fs.DurationVar(&c.Settle, "settle", 5*time.Second, "with --pid: pause before each RSS reading so the server's heap settles")
+	fs.StringVar(&c.UsersFile, "users", "", "reuse the users (ids and access tokens) saved in this file by an earlier run if their tokens will outlive this run, else register and save them there; lets a restarted server be measured without registration's memory")
+	fs.DurationVar(&c.Settle, "settle", 5*time.Second, "with --pid, for servers without Go metrics at /metrics: pause before each RSS reading (with them, the bench waits for a GC instead)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -262,10 +262,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var memBefore goMem
 	if cfg.PID > 0 {
 		// Registration hashes passwords (memory-hard): let that garbage
-		// settle first so the difference is the sockets'.
-		sleepCtx(ctx, cfg.Settle)
-		rssBefore, _ = readRSSKiB(cfg.PID)
-		memBefore, _ = b.goMemory(ctx)
+		// be collected first so the difference is the sockets'.
+		memBefore, rssBefore = b.measureMemory(ctx, time.Now())
 	}
 	defer b.closeAll()
 	if err := b.connect(setupCtx); err != nil {
@@ -279,10 +277,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var rssAfter int64
 	var memAfter goMem
 	if cfg.PID > 0 {
-		// Let the server settle its per-connection buffers before measuring.
-		sleepCtx(ctx, cfg.Settle)
-		rssAfter, _ = readRSSKiB(cfg.PID)
-		memAfter, _ = b.goMemory(ctx)
+		memAfter, rssAfter = b.measureMemory(ctx, time.Now())
 	}
 	cpuBefore, _ := readCPUTicks(cfg.PID)
 	selfBefore, _ := readCPUTicks(os.Getpid())
@@ -327,12 +322,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "server rss  %d KiB before sockets, %d KiB with %d sockets: %.1f KiB per connection\n",
 				rssBefore, rssAfter, len(b.users), float64(rssAfter-rssBefore)/n)
 			if memBefore.ok && memAfter.ok {
-				// The Go runtime returns freed pages (the password hashes'
-				// garbage) to the OS at its own pace, which skews the RSS
-				// difference; heap+stack in use is not skewed that way.
-				fmt.Fprintf(stdout, "server go   heap+stack in use %.0f → %.0f KiB: %.1f KiB per connection; released to the OS meanwhile %.0f KiB\n",
-					memBefore.inUse/1024, memAfter.inUse/1024, (memAfter.inUse-memBefore.inUse)/1024/n,
-					(memAfter.released-memBefore.released)/1024)
+				// RSS also moves with garbage not yet collected and with
+				// freed pages the runtime has not yet returned to the OS;
+				// the live heap after a GC plus stacks does not.
+				before, after := memBefore.live()+memBefore.stack, memAfter.live()+memAfter.stack
+				fmt.Fprintf(stdout, "server go   live heap after GC + stacks %.0f → %.0f KiB: %.1f KiB per connection; goroutines %.0f → %.0f\n",
+					before/1024, after/1024, (after-before)/1024/n, memBefore.goroutines, memAfter.goroutines)
 			}
 		}
 		if cpuAfter > cpuBefore {
@@ -490,8 +485,8 @@ type savedUser struct {
 	Token string `json:"access_token"`
 }
 
-// usersFileMaxAge keeps reused access tokens (15 min) valid through a run.
-const usersFileMaxAge = 14 * time.Minute
+// accessTokenTTL is how long the server's access tokens live (issue 2: 15 min).
+const accessTokenTTL = 15 * time.Minute
 
 // loadUsers fills b.users from --users when that file is fresh and holds
 // enough users; it reports whether it did.
@@ -505,8 +500,11 @@ func (b *benchRun) loadUsers() (bool, error) {
 	} else if err != nil {
 		return false, fmt.Errorf("users file: %w", err)
 	}
-	if age := time.Since(fi.ModTime()); age > usersFileMaxAge {
-		fmt.Fprintf(b.stderr, "bench: %s is %s old, its tokens expire: registering new users\n", b.cfg.UsersFile, age.Round(time.Second))
+	// The tokens must outlive this run: setup and memory readings can take
+	// a few minutes on top of --duration and --drain.
+	if age := time.Since(fi.ModTime()); age+b.cfg.Duration+b.cfg.Drain+5*time.Minute > accessTokenTTL {
+		fmt.Fprintf(b.stderr, "bench: %s is %s old, its tokens would expire during this run: registering new users\n",
+			b.cfg.UsersFile, age.Round(time.Second))
 		return false, nil
 	}
 	data, err := os.ReadFile(b.cfg.UsersFile)
@@ -798,11 +796,70 @@ func (b *benchRun) report() connStats {
 	return r
 }
 
-// goMem is what the server's Prometheus /metrics says about its Go memory.
+// goMem is what the server's Prometheus /metrics says about its Go runtime.
 type goMem struct {
-	inUse    float64 // go_memstats_heap_inuse_bytes + go_memstats_stack_inuse_bytes
-	released float64 // go_memstats_heap_released_bytes
-	ok       bool
+	nextGC     float64   // go_memstats_next_gc_bytes: the heap goal the last GC set
+	gogc       float64   // go_gc_gogc_percent
+	stack      float64   // go_memstats_stack_inuse_bytes
+	goroutines float64   // go_goroutines
+	lastGC     time.Time // go_memstats_last_gc_time_seconds
+	ok         bool      // all of the above were there
+}
+
+// live estimates the heap that survived the last GC. The runtime sets the
+// goal to live + (live + stacks + globals) × GOGC/100; globals are the
+// same before and after, so they cancel out of differences.
+func (m goMem) live() float64 {
+	g := m.gogc / 100
+	return (m.nextGC - g*m.stack) / (1 + g)
+}
+
+// measureMemory waits (up to 2½ min: Go collects at least every 2 min)
+// for the server to finish a GC after since and reads its Go memory; then
+// it waits for VmRSS to stop moving (the runtime returns freed pages to the
+// OS gradually) and reads that. Without Go metrics it sleeps --settle
+// instead of waiting for a GC.
+func (b *benchRun) measureMemory(ctx context.Context, since time.Time) (goMem, int64) {
+	var m goMem
+	for deadline := time.Now().Add(150 * time.Second); ; {
+		var err error
+		m, err = b.goMemory(ctx)
+		if err != nil || !m.ok {
+			m = goMem{}
+			sleepCtx(ctx, b.cfg.Settle)
+			break
+		}
+		if m.lastGC.After(since) || time.Now().After(deadline) {
+			break
+		}
+		if !sleepCtx(ctx, 500*time.Millisecond) {
+			return goMem{}, 0
+		}
+	}
+	return m, b.stableRSS(ctx)
+}
+
+// stableRSS reads VmRSS once a second until three readings in a row are
+// within 0.5% of each other, or a minute has passed.
+func (b *benchRun) stableRSS(ctx context.Context) int64 {
+	last, _ := readRSSKiB(b.cfg.PID)
+	steady := 0
+	for deadline := time.Now().Add(time.Minute); steady < 2 && time.Now().Before(deadline); {
+		if !sleepCtx(ctx, time.Second) {
+			break
+		}
+		rss, err := readRSSKiB(b.cfg.PID)
+		if err != nil {
+			return 0
+		}
+		if math.Abs(float64(rss-last)) <= 0.005*float64(last) {
+			steady++
+		} else {
+			steady = 0
+		}
+		last = rss
+	}
+	return last
 }
 
 // goMemory reads GET /metrics of the server under test; servers without
@@ -823,37 +880,38 @@ func (b *benchRun) goMemory(ctx context.Context) (goMem, error) {
 	return parseGoMem(io.LimitReader(resp.Body, 8<<20))
 }
 
-// parseGoMem picks the Go memory gauges out of Prometheus text format.
+// parseGoMem picks the Go runtime gauges out of Prometheus text format.
 func parseGoMem(r io.Reader) (goMem, error) {
 	var m goMem
+	var lastGC float64
+	fields := map[string]*float64{
+		"go_memstats_next_gc_bytes":        &m.nextGC,
+		"go_gc_gogc_percent":               &m.gogc,
+		"go_memstats_stack_inuse_bytes":    &m.stack,
+		"go_goroutines":                    &m.goroutines,
+		"go_memstats_last_gc_time_seconds": &lastGC,
+	}
 	seen := 0
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		name, val, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		var dst *float64
-		switch name {
-		case "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes":
-			dst = &m.inUse
-		case "go_memstats_heap_released_bytes":
-			dst = &m.released
-		default:
+		dst := fields[name]
+		if !ok || dst == nil {
 			continue
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
 		if err != nil {
 			return goMem{}, fmt.Errorf("metric %s: %w", name, err)
 		}
-		*dst += v
+		*dst = v
 		seen++
 	}
 	if err := sc.Err(); err != nil {
 		return goMem{}, err
 	}
-	m.ok = seen == 3
+	m.lastGC = time.Unix(0, int64(lastGC*1e9))
+	m.ok = seen == len(fields) && m.gogc > 0
 	return m, nil
 }
 

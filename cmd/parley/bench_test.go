@@ -160,19 +160,30 @@ func TestParseProc(t *testing.T) {
 
 func TestParseGoMem(t *testing.T) {
 	tests := []struct {
-		name string
-		in   string
-		want goMem
+		name     string
+		in       string
+		want     goMem
+		wantLive float64
 	}{
-		{"all three", "# HELP x\ngo_memstats_heap_inuse_bytes 6.2029824e+07\ngo_memstats_stack_inuse_bytes 1024\n" +
-			"go_memstats_heap_released_bytes 4096\ngo_goroutines 23\n", goMem{inUse: 62029824 + 1024, released: 4096, ok: true}},
-		{"no go collector", "parley_messages_stored_total 5\n", goMem{}},
+		{"all there", "# HELP x\ngo_memstats_next_gc_bytes 4.2e+07\ngo_gc_gogc_percent 100\n" +
+			"go_memstats_stack_inuse_bytes 2e+06\ngo_goroutines 23\ngo_memstats_last_gc_time_seconds 1.7e+09\n",
+			goMem{nextGC: 42e6, gogc: 100, stack: 2e6, goroutines: 23, lastGC: time.Unix(1700000000, 0), ok: true}, 20e6},
+		{"gc off", "go_memstats_next_gc_bytes 1\ngo_gc_gogc_percent -1\ngo_memstats_stack_inuse_bytes 1\n" +
+			"go_goroutines 1\ngo_memstats_last_gc_time_seconds 0\n",
+			goMem{nextGC: 1, gogc: -1, stack: 1, goroutines: 1, lastGC: time.Unix(0, 0)}, 0},
+		{"no go collector", "parley_messages_stored_total 5\n", goMem{lastGC: time.Unix(0, 0)}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseGoMem(strings.NewReader(tc.in))
-			if err != nil || got != tc.want {
-				t.Errorf("got %+v, %v; want %+v, nil", got, err, tc.want)
+			if err != nil {
+				t.Fatalf("got error %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(goMem{})); diff != "" {
+				t.Errorf("goMem (-want +got):\n%s", diff)
+			}
+			if got.ok && got.live() != tc.wantLive {
+				t.Errorf("live: got %v, want %v", got.live(), tc.wantLive)
 			}
 		})
 	}
