@@ -124,6 +124,11 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Registry:       d.registry,
 		Logger:         logger,
 		AllowedOrigins: cfg.AllowedOrigins,
+		RateLimits: httpapi.RateLimits{
+			AuthPerMinute:     float64(cfg.AuthPerMinute),
+			MessagesPerSecond: float64(cfg.MessagesPerSecond),
+		},
+		TrustForwardedFor: cfg.TrustForwardedFor,
 	})
 	if err != nil {
 		return err

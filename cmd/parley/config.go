@@ -40,6 +40,10 @@ type Config struct {
 	UploadsPerMinute int
 	UploadDailyBytes int64
 
+	AuthPerMinute     int  // per client IP; negative = off
+	MessagesPerSecond int  // per user; negative = off
+	TrustForwardedFor bool // behind a proxy that appends X-Forwarded-For
+
 	WorkerConcurrency int
 	WorkerQueues      map[string]int
 	WorkerMaxRetry    int
@@ -161,6 +165,9 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 	cfg.S3PublicEndpoint = env("S3_PUBLIC_ENDPOINT", "")
 	cfg.UploadsPerMinute = envInt("UPLOADS_PER_MINUTE", 0)
 	cfg.UploadDailyBytes = int64(envInt("UPLOAD_DAILY_BYTES", 0))
+	cfg.AuthPerMinute = envInt("AUTH_PER_MINUTE", 0)
+	cfg.MessagesPerSecond = envInt("MESSAGES_PER_SECOND", 0)
+	cfg.TrustForwardedFor = envBool("TRUST_FORWARDED_FOR", false)
 	cfg.WorkerMaxRetry = envInt("WORKER_MAX_RETRY", 0)
 	cfg.StuckAfter = envDuration("STUCK_AFTER", 0)
 	fs.Usage = func() {
