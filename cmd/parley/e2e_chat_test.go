@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -218,4 +220,61 @@ func TestDevModeStartsWithNothingInstalled(t *testing.T) {
 
 	dev = start(t, env, nil, "dev", "-addr", "127.0.0.1:0", "-data", dir)
 	login(t, dev.URL, "dana", "correct horse battery")
+}
+
+// TestServeFailsFastWithoutItsServices: a production node with missing or
+// unreachable dependencies exits at once and says what is wrong.
+func TestServeFailsFastWithoutItsServices(t *testing.T) {
+	bin := binary(t)
+	cases := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"nothing set", nil, "PARLEY_DATABASE_URL"},
+		{"short jwt secret", []string{
+			"PARLEY_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test", "PARLEY_REDIS_URL=redis://127.0.0.1:6379/0", "PARLEY_JWT_SECRET=short",
+		}, "PARLEY_JWT_SECRET"},
+		{"postgres unreachable", []string{
+			"PARLEY_DATABASE_URL=postgres://postgres@127.0.0.1:1/test?connect_timeout=2", "PARLEY_REDIS_URL=redis://127.0.0.1:6379/0",
+			"PARLEY_JWT_SECRET=" + strings.Repeat("x", 32),
+		}, "postgres"},
+		{"redis unreachable", []string{
+			"PARLEY_DATABASE_URL=" + testenv.Postgres(t), "PARLEY_REDIS_URL=redis://127.0.0.1:1/0",
+			"PARLEY_JWT_SECRET=" + strings.Repeat("x", 32),
+		}, "redis"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, "serve", "-addr", "127.0.0.1:0")
+			cmd.Env = append(cleanEnv(), tc.env...)
+			done := make(chan struct{})
+			var out []byte
+			var err error
+			go func() { out, err = cmd.CombinedOutput(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("serve still running after 30s; want a fast failure")
+			}
+			if err == nil {
+				t.Fatalf("serve exited 0; want a failure mentioning %s\n%s", tc.want, out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Fatalf("serve failed with %q; want it to mention %s", out, tc.want)
+			}
+		})
+	}
+}
+
+// cleanEnv is the environment without PARLEY_* settings.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PARLEY_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

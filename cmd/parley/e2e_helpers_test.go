@@ -74,7 +74,7 @@ func start(t *testing.T, env []string, ready *regexp.Regexp, args ...string) *pr
 	t.Helper()
 	p := &proc{t: t, done: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), args...)
-	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Env = append(cleanEnv(), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
