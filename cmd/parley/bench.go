@@ -266,13 +266,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		memBefore, rssBefore = b.measureMemory(ctx, time.Now())
 	}
 	defer b.closeAll()
+	t3 := time.Now() // the memory reading may have waited for a GC
 	if err := b.connect(setupCtx); err != nil {
 		return err
 	}
-	t3 := time.Now()
+	t4 := time.Now()
 	fmt.Fprintf(stdout, "setup: %d users in %s, %d conversations in %s, %d sockets in %s\n",
 		len(b.users), t1.Sub(t0).Round(time.Millisecond), nConvs, t2.Sub(t1).Round(time.Millisecond),
-		len(b.users), t3.Sub(t2).Round(time.Millisecond))
+		len(b.users), t4.Sub(t3).Round(time.Millisecond))
 
 	var rssAfter int64
 	var memAfter goMem
