@@ -30,14 +30,18 @@
 //
 // parley worker (and, in-process, parley dev):
 //
-//	srv, err := workers.NewServer(workers.Config{
+//	cfg := workers.Config{
 //		Store: store, Objects: objects, Bus: bus, Redis: redisOpt,
 //		Concurrency: flagConcurrency,              // --concurrency
 //		Queues:      weights,                      // --queues voice=6,image=4,file=2,video=1
-//		MaxRetry:    cfg.MaxRetry, Limits: cfg.PipelineLimits,
+//		MaxRetry:    cfg.MaxRetry,                 // same value as the Enqueuer's
+//		StuckAfter:  cfg.StuckAfter,
 //		Logger: logger, Registerer: reg,           // /metrics
-//	})
+//	}
+//	srv, err := workers.NewServer(cfg)
 //	if err := srv.Start(); err != nil { ... }   // returns at once
+//	rec := workers.NewReconciler(cfg)           // in every worker: enqueues collapse by task id
+//	go rec.Run(ctx)
 //	<-ctx.Done()                                // SIGTERM/SIGINT
 //	srv.Shutdown()                              // finishes or hands back in-flight tasks
 //
