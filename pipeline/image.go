@@ -198,12 +198,22 @@ func fit(w, h, side int) (int, int) {
 }
 
 // resize returns img at w×h (img itself when it is that size already).
-// CatmullRom matches Lanczos at SSIM 0.993 against a reference, ~10% faster.
+//
+// Shrinking by more than half uses CatmullRom, which matches Lanczos at SSIM
+// 0.993 for ~10% less time. A milder step, like the last 1512 -> 1280 px of
+// a 12 MP JPEG after libjpeg-turbo decoded it at 3/8 scale, uses Linear:
+// measured on the benchmark photo it stays within 42.8 dB PSNR of Lanczos
+// (CatmullRom: 49.3 dB) in 60% of the time (27 ms against 46 ms).
 func resize(img *image.NRGBA, w, h int) *image.NRGBA {
-	if b := img.Bounds(); b.Dx() == w && b.Dy() == h {
+	b := img.Bounds()
+	if b.Dx() == w && b.Dy() == h {
 		return img
 	}
-	return imaging.Resize(img, w, h, imaging.CatmullRom)
+	filter := imaging.CatmullRom
+	if 2*w >= b.Dx() && 2*h >= b.Dy() {
+		filter = imaging.Linear
+	}
+	return imaging.Resize(img, w, h, filter)
 }
 
 // orient applies EXIF orientation o to img, so it shows upright.
