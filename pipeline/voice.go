@@ -22,6 +22,9 @@ const (
 	voiceRate       = oggopus.SampleRate
 	voiceFrame      = voiceRate / 50 // 20 ms
 	WaveformLen     = 64
+	// voiceComplexity and opus.AppAudio (in encodePCM) are what
+	// `ffmpeg -c:a libopus` uses: the same libopus work, so the pipeline's
+	// edge comes from decoding in ffmpeg while libopus encodes here.
 	voiceComplexity = 10
 	// opusPreSkip is libopus's lookahead at 48 kHz for the VoIP and audio
 	// applications (hraban/opus has no getter); opusenc and ffmpeg write the
@@ -144,7 +147,7 @@ func encodeVoice(ctx context.Context, src string, w io.Writer, lim Limits) (*voi
 // Opus stream on w. More than maxSamples samples is ErrTooLarge; none at all
 // is ErrCorrupt.
 func encodePCM(r io.Reader, w io.Writer, maxSamples int64) (*voiceEncoding, error) {
-	enc, err := opus.NewEncoder(voiceRate, 1, opus.AppVoIP)
+	enc, err := opus.NewEncoder(voiceRate, 1, opus.AppAudio)
 	if err != nil {
 		return nil, fmt.Errorf("opus encoder: %w", err)
 	}
