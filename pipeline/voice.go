@@ -18,10 +18,10 @@ import (
 
 // Voice output settings.
 const (
-	VoiceBitrate    = 24000 // bit/s
-	voiceRate       = oggopus.SampleRate
-	voiceFrame      = voiceRate / 50 // 20 ms
-	WaveformLen     = 64
+	VoiceBitrate = 24000 // bit/s
+	voiceRate    = oggopus.SampleRate
+	voiceFrame   = voiceRate / 50 // 20 ms
+	WaveformLen  = 64
 	// voiceComplexity and opus.AppAudio (in encodePCM) are what
 	// `ffmpeg -c:a libopus` uses: the same libopus work, so the pipeline's
 	// edge comes from decoding in ffmpeg while libopus encodes here.
