@@ -159,6 +159,8 @@ func BenchmarkVideoPoster(b *testing.B) {
 	}
 }
 
+// BenchmarkVideoProbe: ffprobe, which the pipeline runs only for containers
+// probeISO does not read (WebM, Matroska, Ogg, fragmented MP4).
 func BenchmarkVideoProbe(b *testing.B) {
 	src := benchInput(b, "video1080p.mp4")
 	for b.Loop() {
@@ -254,4 +256,14 @@ func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// BenchmarkVideoProbeISO: the same facts from the moov box, in Go.
+func BenchmarkVideoProbeISO(b *testing.B) {
+	src := benchInput(b, "video1080p.mp4")
+	for b.Loop() {
+		if _, err := probeISO(src); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

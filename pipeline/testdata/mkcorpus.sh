@@ -103,7 +103,7 @@ ff -f lavfi -i "anullsrc=r=44100:cl=mono" -t 0 -c:a aac silence.m4a
 # Videos.
 ff -f lavfi -i "testsrc2=s=640x360:r=25:d=3" -f lavfi -i "sine=f=440:d=3" \
 	-c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest video.mp4 &
-# Portrait phone video: stored 640x360 with 90-degree rotation side data.
+# Portrait phone video: stored 640x180 with 90-degree rotation side data.
 { ff -f lavfi -i "color=c=red:s=320x180[a];color=c=blue:s=320x180[b];[a][b]hstack,fps=25,trim=duration=2" \
 		-c:v libx265 -preset ultrafast -x265-params log-level=error -tag:v hvc1 -pix_fmt yuv420p rotated-raw.mov &&
 		ff -i rotated-raw.mov -c copy -metadata:s:v:0 rotate=90 rotated.mov && rm rotated-raw.mov; } &
