@@ -332,13 +332,14 @@ func TestBusHealthCheckKeepsQuietSubscription(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := testContext(t)
 			prefix := uniquePrefix(t)
-			bus := newBus(t, be.open(t), redis.BusOptions{Prefix: prefix, HealthCheckInterval: 30 * time.Millisecond})
+			// Long enough that a loaded machine answers a ping within it.
+			bus := newBus(t, be.open(t), redis.BusOptions{Prefix: prefix, HealthCheckInterval: 250 * time.Millisecond})
 			got := make(collector, 4)
 			if err := bus.Subscribe(ctx, got.fn); err != nil {
 				t.Fatalf("subscribe: %v", err)
 			}
 			// Several quiet intervals: each one pings, and Redis answers.
-			time.Sleep(200 * time.Millisecond)
+			time.Sleep(1200 * time.Millisecond)
 			if err := bus.Publish(ctx, event("late")); err != nil {
 				t.Fatalf("publish: %v", err)
 			}

@@ -155,54 +155,118 @@ func TestPresenceConcurrentTransitions(t *testing.T) {
 	}
 }
 
+// fakeClock is a chatcore.Clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
 // TestPresenceDeadNodeExpires: node a connects and dies (no heartbeat, no
 // disconnect); its entry expires by itself while node b's heartbeated one
-// stays.
+// stays. The clock is fake, so scheduling delays cannot flake it.
 func TestPresenceDeadNodeExpires(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := testContext(t)
 			prefix := uniquePrefix(t)
-			const ttl = 300 * time.Millisecond
-			dead := newPresence(t, be.open(t), prefix, ttl)
-			alive := newPresence(t, be.open(t), prefix, ttl)
+			const ttl = time.Minute
+			clock := &fakeClock{now: time.Now().Truncate(time.Millisecond)}
+			opts := redis.PresenceOptions{TTL: ttl, Prefix: prefix, Clock: clock, Logger: quietLogger()}
+			dead := redis.NewPresence(be.open(t), opts)
+			alive := redis.NewPresence(be.open(t), opts)
 
+			connectedAt := clock.Now()
 			if _, err := dead.Connect(ctx, "ghost", "c1"); err != nil {
 				t.Fatal(err)
 			}
-			connectedAt := time.Now()
 			if _, err := alive.Connect(ctx, "kept", "c2"); err != nil {
 				t.Fatal(err)
 			}
 			if got := mustOnline(t, alive, "ghost", "kept"); !got["ghost"] || !got["kept"] {
 				t.Fatalf("right after connect: got %v, want both online", got)
 			}
-			for range 5 { // 5×100 ms > ttl
-				time.Sleep(ttl / 3)
-				if err := alive.Heartbeat(ctx, "kept", "c2"); err != nil {
-					t.Fatalf("heartbeat: %v", err)
-				}
+			clock.Advance(ttl * 2 / 3)
+			if err := alive.Heartbeat(ctx, "kept", "c2"); err != nil {
+				t.Fatalf("heartbeat: %v", err)
 			}
+			clock.Advance(ttl * 2 / 3) // ghost's entry is now ttl/3 past its expiry
 			if got := mustOnline(t, alive, "ghost", "kept"); got["ghost"] || !got["kept"] {
 				t.Errorf("after ttl: got %v, want ghost offline, kept online", got)
 			}
 			st := mustStatus(t, alive, "ghost")
-			if st.Status != "offline" {
-				t.Errorf("ghost status: got %q, want offline", st.Status)
-			}
-			// last_seen falls back to the last heartbeat of the dead entry.
-			if d := st.LastSeen.Sub(connectedAt); d < -50*time.Millisecond || d > 50*time.Millisecond {
-				t.Errorf("ghost last_seen: got %v, want ≈ %v", st.LastSeen, connectedAt)
-			}
-			// A heartbeat never resurrects an expired or closed entry.
-			if err := dead.Heartbeat(ctx, "kept", "never-connected"); err != nil {
-				t.Fatal(err)
+			// last_seen falls back to the dead entry's last heartbeat.
+			if want := (chatcore.PresenceStatus{UserID: "ghost", Status: "offline", LastSeen: connectedAt.UTC()}); st != want {
+				t.Errorf("ghost status: got %+v, want %+v", st, want)
 			}
 			// Coming back counts as a new online transition.
 			if got, err := alive.Connect(ctx, "ghost", "c3"); err != nil || !got {
 				t.Errorf("reconnect after expiry: got %v, %v; want true, nil", got, err)
 			}
 		})
+	}
+}
+
+// TestPresenceHeartbeatAfterDisconnect: a heartbeat racing a socket's close
+// must not bring the user back online.
+func TestPresenceHeartbeatAfterDisconnect(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := testContext(t)
+			p := newPresence(t, be.open(t), uniquePrefix(t), time.Minute)
+			if _, err := p.Connect(ctx, "u", "c1"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Disconnect(ctx, "u", "c1", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Heartbeat(ctx, "u", "c1"); err != nil {
+				t.Fatalf("heartbeat: %v", err)
+			}
+			if st := mustStatus(t, p, "u"); st.Status != "offline" {
+				t.Errorf("status: got %q, want offline", st.Status)
+			}
+		})
+	}
+}
+
+// TestPresenceExpiresInRealTime runs expiry on the real clock with a short
+// TTL, and checks that real Redis drops the user's key by itself.
+func TestPresenceExpiresInRealTime(t *testing.T) {
+	be := realRedis(t)
+	ctx := testContext(t)
+	prefix := uniquePrefix(t)
+	const ttl = time.Second
+	client := be.open(t)
+	p := newPresence(t, client, prefix, ttl)
+	if _, err := p.Connect(ctx, "u", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustOnline(t, p, "u"); !got["u"] {
+		t.Fatalf("after connect: got %v, want online", got)
+	}
+	time.Sleep(ttl + 200*time.Millisecond)
+	if got := mustOnline(t, p, "u"); got["u"] {
+		t.Errorf("after ttl: got %v, want offline", got)
+	}
+	key := prefix + "presence:{u}:conns"
+	deadline := time.Now().Add(3 * ttl)
+	for client.Exists(ctx, key).Val() == 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("key %s still there %s after the last heartbeat", key, 3*ttl+ttl)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
