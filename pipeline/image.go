@@ -171,11 +171,43 @@ func decodeHEIF(ctx context.Context, data []byte, src string, lim Limits, side i
 	return decodeJPEG(jpg, lim, side, !info.Transformed)
 }
 
-// flatten draws img onto a white w×h canvas whose bounds start at (0,0):
-// transparency becomes white (as chat clients show it) and go-blurhash,
-// which assumes both, reads it right.
+// flatten composites img onto white in a w×h canvas whose bounds start at
+// (0,0): transparency becomes white (as chat clients show it) and
+// go-blurhash, which assumes both, reads it right. A decoded NRGBA or RGBA
+// image of the canvas' size is flattened in place, so a 50 MP PNG costs one
+// pixel buffer, not two.
 func flatten(img image.Image, w, h int) *image.NRGBA {
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	full := image.Rect(0, 0, w, h)
+	switch m := img.(type) {
+	case *image.NRGBA:
+		if m.Rect == full {
+			for i := 0; i+3 < len(m.Pix); i += 4 {
+				if a := uint32(m.Pix[i+3]); a != 0xFF {
+					bg := (0xFF - a) * 0xFF
+					m.Pix[i] = uint8((uint32(m.Pix[i])*a + bg + 127) / 0xFF)
+					m.Pix[i+1] = uint8((uint32(m.Pix[i+1])*a + bg + 127) / 0xFF)
+					m.Pix[i+2] = uint8((uint32(m.Pix[i+2])*a + bg + 127) / 0xFF)
+					m.Pix[i+3] = 0xFF
+				}
+			}
+			return m
+		}
+	case *image.RGBA:
+		if m.Rect == full {
+			for i := 0; i+3 < len(m.Pix); i += 4 {
+				if a := m.Pix[i+3]; a != 0xFF {
+					// Premultiplied: adding the white that shows through
+					// cannot overflow, since each channel is at most alpha.
+					m.Pix[i] += 0xFF - a
+					m.Pix[i+1] += 0xFF - a
+					m.Pix[i+2] += 0xFF - a
+					m.Pix[i+3] = 0xFF
+				}
+			}
+			return &image.NRGBA{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect}
+		}
+	}
+	dst := image.NewRGBA(full)
 	for i := range dst.Pix {
 		dst.Pix[i] = 0xFF
 	}

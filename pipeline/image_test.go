@@ -275,3 +275,28 @@ func TestDecodeImageInMemoryHEIF(t *testing.T) {
 		t.Errorf("got %dx%d, want 600x400", d.width, d.height)
 	}
 }
+
+func TestFlatten(t *testing.T) {
+	nrgba := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	copy(nrgba.Pix, []uint8{0, 0, 255, 255, 0, 0, 255, 0})
+	rgba := image.NewRGBA(image.Rect(0, 0, 2, 1))
+	copy(rgba.Pix, []uint8{0, 0, 128, 128, 0, 0, 0, 0})
+	gray := image.NewGray(image.Rect(0, 0, 2, 1))
+	gray.Pix[0], gray.Pix[1] = 0, 255
+	for _, tc := range []struct {
+		name string
+		img  image.Image
+		want []uint8
+	}{
+		{"nrgba in place", nrgba, []uint8{0, 0, 255, 255, 255, 255, 255, 255}},
+		{"rgba premultiplied", rgba, []uint8{127, 127, 255, 255, 255, 255, 255, 255}},
+		{"gray", gray, []uint8{0, 0, 0, 255, 255, 255, 255, 255}},
+		{"offset sub-image", nrgba.SubImage(image.Rect(1, 0, 2, 1)), []uint8{255, 255, 255, 255}},
+	} {
+		b := tc.img.Bounds()
+		got := flatten(tc.img, b.Dx(), b.Dy())
+		if got.Rect.Min != (image.Point{}) || !bytes.Equal(got.Pix[:len(tc.want)], tc.want) {
+			t.Errorf("%s: got %v at %v, want %v", tc.name, got.Pix, got.Rect, tc.want)
+		}
+	}
+}
