@@ -187,7 +187,7 @@ func TestNotifierDropsWhenQueueFull(t *testing.T) {
 	if err := n.Notify(ctx, note); !errors.Is(err, webhook.ErrQueueFull) {
 		t.Errorf("notify 3: got %v, want ErrQueueFull", err)
 	}
-	if d := time.Since(begin); d > 100*time.Millisecond {
+	if d := time.Since(begin); d > time.Second {
 		t.Errorf("notify on a full queue took %v, want no blocking", d)
 	}
 	close(release)
