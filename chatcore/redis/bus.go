@@ -49,6 +49,11 @@ type BusOptions struct {
 	// Clock stamps Event.PublishedAt when the publisher left it zero. If
 	// nil, the system clock.
 	Clock chatcore.Clock
+	// OnResubscribe, if set, is called (in the subscription's reader
+	// goroutine; it must not block) after a subscription came back from a
+	// lost connection. Events published during the outage are gone: a hub
+	// can use this to make its sockets catch up by seq.
+	OnResubscribe func(downtime time.Duration)
 }
 
 func (o BusOptions) withDefaults() BusOptions {
@@ -347,9 +352,13 @@ func (s *subscription) resubscribe(ctx context.Context, cause error) *goredis.Pu
 		ps, err := b.subscribe(ctx, s.setPubSub)
 		if err == nil {
 			b.reconnects.Add(1)
+			downtime := time.Since(lost)
 			b.log.InfoContext(ctx, "bus resubscribed",
 				slog.Int("attempts", attempt),
-				slog.Duration("downtime", time.Since(lost)))
+				slog.Duration("downtime", downtime))
+			if b.opts.OnResubscribe != nil {
+				b.opts.OnResubscribe(downtime)
+			}
 			return ps
 		}
 		if ctx.Err() != nil {

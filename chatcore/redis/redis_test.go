@@ -19,9 +19,8 @@ import (
 // uses.
 type backend struct {
 	name string
-	// open returns a new client to the same server each time it is called,
-	// so that two clients act as two nodes.
-	open func(tb testing.TB) goredis.UniversalClient
+	// options returns fresh client options for the server.
+	options func() *goredis.Options
 	// mini is set for the miniredis backend.
 	mini *miniredis.Miniredis
 }
@@ -35,26 +34,29 @@ func backends(t *testing.T) []*backend {
 func realRedis(tb testing.TB) *backend {
 	tb.Helper()
 	url := testenv.Redis(tb)
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
+	if _, err := goredis.ParseURL(url); err != nil {
 		tb.Fatalf("parse %s: %v", url, err)
 	}
-	return &backend{name: "redis", open: func(tb testing.TB) goredis.UniversalClient {
-		o := *opt
-		c := goredis.NewClient(&o)
-		tb.Cleanup(func() { c.Close() })
-		return c
+	return &backend{name: "redis", options: func() *goredis.Options {
+		o, _ := goredis.ParseURL(url)
+		return o
 	}}
 }
 
 func miniRedis(tb testing.TB) *backend {
 	tb.Helper()
 	m := miniredis.RunT(tb)
-	return &backend{name: "miniredis", mini: m, open: func(tb testing.TB) goredis.UniversalClient {
-		c := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
-		tb.Cleanup(func() { c.Close() })
-		return c
+	return &backend{name: "miniredis", mini: m, options: func() *goredis.Options {
+		return &goredis.Options{Addr: m.Addr()}
 	}}
+}
+
+// open returns a new client to be's server each time it is called, so that
+// two clients act as two nodes.
+func (be *backend) open(tb testing.TB) goredis.UniversalClient {
+	c := goredis.NewClient(be.options())
+	tb.Cleanup(func() { c.Close() })
+	return c
 }
 
 // uniquePrefix keeps tests apart: pub/sub channels are shared by every DB
