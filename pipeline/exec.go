@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -83,4 +84,24 @@ func (t *tailBuffer) String() string { return t.buf.String() }
 func isExitError(err error) bool {
 	var ee *exec.ExitError
 	return errors.As(err, &ee)
+}
+
+// ffInput names a local file for ffmpeg and ffprobe: an absolute path behind
+// the file: protocol, so that no name (one starting with "-", or looking
+// like "http:", "concat:" or "pipe:") is ever read as an option or makes
+// ffmpeg open anything but that file.
+func ffInput(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return "file:" + path
+}
+
+// argPath makes a path safe as a positional argument of tools without a
+// file: protocol (heif-convert): absolute, so it never starts with "-".
+func argPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return "./" + path
 }

@@ -77,7 +77,7 @@ func heifToJPEG(ctx context.Context, src string) ([]byte, error) {
 	}
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, "out.jpg")
-	if err := runCommand(ctx, nil, "heif-convert", "-q", "92", src, out); err != nil {
+	if err := runCommand(ctx, nil, "heif-convert", "-q", "92", argPath(src), out); err != nil {
 		if ctx.Err() != nil || !isExitError(err) {
 			return nil, err
 		}

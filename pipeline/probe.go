@@ -42,7 +42,7 @@ func runProbe(ctx context.Context, path string) (*probe, error) {
 	var out bytes.Buffer
 	err := runCommand(ctx, &out, "ffprobe", "-v", "error", "-hide_banner",
 		"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,width,height,duration:stream_disposition=attached_pic:stream_tags=rotate:stream_side_data=rotation",
-		"-of", "json", "--", path)
+		"-of", "json", ffInput(path))
 	if err != nil {
 		if ctx.Err() != nil || !isExitError(err) {
 			return nil, err

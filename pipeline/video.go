@@ -127,7 +127,7 @@ func extractFrame(ctx context.Context, src string, at time.Duration, lim Limits)
 	if at > 0 {
 		args = append(args, "-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64))
 	}
-	args = append(args, "-i", src, "-map", "0:V:0", "-frames:v", "1", "-an", "-sn", "-dn",
+	args = append(args, "-i", ffInput(src), "-map", "0:V:0", "-frames:v", "1", "-an", "-sn", "-dn",
 		"-vf", "scale='min("+box+",iw)':'min("+box+",ih)':force_original_aspect_ratio=decrease",
 		"-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "pipe:1")
 	cmd, stderr := command(ctx, "ffmpeg", args...)

@@ -113,7 +113,7 @@ func encodeVoice(ctx context.Context, src string, w io.Writer, lim Limits) (*voi
 	// the input is over it without decoding a three-hour "voice note".
 	limit := strconv.FormatFloat((lim.MaxDuration + 40*time.Millisecond).Seconds(), 'f', 3, 64)
 	cmd, stderr := command(ctx, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-		"-i", src, "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", strconv.Itoa(voiceRate),
+		"-i", ffInput(src), "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", strconv.Itoa(voiceRate),
 		"-t", limit, "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
