@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -96,6 +98,7 @@ func TestTimeout(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v to give up after a 150 ms timeout", d)
 	}
+	checkNoSubprocess(t, src)
 	checkEmptyDir(t, dir)
 }
 
@@ -106,6 +109,7 @@ func TestCancel(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Process(ctx, KindVoice, src, dir, Limits{})
 	wantErr(t, err, context.Canceled)
+	checkNoSubprocess(t, src)
 	if Permanent(err) || errors.Is(err, ErrTimeout) {
 		t.Errorf("cancelled: got %v, want neither permanent nor timeout", err)
 	}
@@ -119,5 +123,17 @@ func TestMissingSource(t *testing.T) {
 	}
 	if _, err := Process(context.Background(), "sticker", corpus(t, "text.jpg"), t.TempDir(), Limits{}); err == nil {
 		t.Error("unknown kind accepted")
+	}
+}
+
+// checkNoSubprocess fails if a process whose command line mentions path is
+// still running: a cancelled Process must kill and reap its ffmpeg.
+func checkNoSubprocess(tb testing.TB, path string) {
+	tb.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(path)) {
+			tb.Errorf("still running: %s", bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+		}
 	}
 }
