@@ -200,7 +200,7 @@ func TestObjectStoreDownRetriesThenSucceeds(t *testing.T) {
 	if err := e.enqueuer(t, workers.EnqueueOptions{MaxRetry: 50}).EnqueueAttachment(e.ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	info := waitTask(t, e.inspector(t), workers.QueueImage, a.ID, 20*time.Second, func(ti *asynq.TaskInfo) bool {
+	info := waitTask(t, e.inspector(t), workers.QueueImage, a.ID, 60*time.Second, func(ti *asynq.TaskInfo) bool {
 		return ti.Retried >= 2
 	})
 	if !strings.Contains(info.LastErr, "original") {
@@ -221,7 +221,7 @@ func TestLastTryMarksFailedThenRequeueTurnsReady(t *testing.T) {
 	if err := e.enqueuer(t, workers.EnqueueOptions{MaxRetry: 1}).EnqueueAttachment(e.ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	_, f := e.bus.waitAttachment(t, a.ID, chatcore.StatusFailed, 30*time.Second)
+	_, f := e.bus.waitAttachment(t, a.ID, chatcore.StatusFailed, 60*time.Second)
 	if f.Attachment.Error != workers.ReasonStorage {
 		t.Errorf("got reason %q, want %q", f.Attachment.Error, workers.ReasonStorage)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/chatcore"
 )
@@ -24,12 +25,15 @@ const reconcileBatch = 500
 // its data, a worker died in a way asynq does not recover) is enqueued
 // again; a task archived while its row still says processing (the last try
 // could not record its verdict) is run once more, which either records the
-// result or marks the attachment failed. Several processes may run
+// result or marks the attachment failed; a task left active with no lease
+// (asynq issue #1144) gets an expired one, so that asynq's recoverer hands
+// it back. Several processes may run
 // reconcilers at once: task ids make their enqueues collapse into one.
 type Reconciler struct {
 	redis      asynq.RedisConnOpt
 	store      chatcore.Store
 	inspector  *asynq.Inspector
+	rdb        goredis.UniversalClient // for the lease repair of asynq issue #1144
 	enqueuer   *Enqueuer
 	stuckAfter time.Duration
 	every      time.Duration
@@ -55,12 +59,13 @@ func NewReconciler(cfg Config) *Reconciler {
 		log:        cfg.Logger.With(slog.String("component", "reconciler")),
 		reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "parley", Subsystem: "media", Name: "reconciled_total",
-			Help: "Stuck processing attachments the reconciler handed back to the queues, by action (enqueued, rerun).",
+			Help: "Stuck processing attachments the reconciler handed back to the queues, by action (enqueued, rerun, lease_restored).",
 		}, []string{"action"}),
 	}
 	if cfg.Redis != nil {
 		r.inspector = asynq.NewInspector(cfg.Redis)
 		r.enqueuer = NewEnqueuer(cfg.Redis, EnqueueOptions{MaxRetry: cfg.MaxRetry})
+		r.rdb, _ = cfg.Redis.MakeRedisClient().(goredis.UniversalClient)
 	}
 	if cfg.Registerer != nil {
 		r.reconciled = reuse(cfg.Registerer, r.reconciled)
@@ -142,6 +147,23 @@ func (r *Reconciler) reconcile(ctx context.Context, a *chatcore.Attachment) (act
 			return "", fmt.Errorf("run archived task: %w", err)
 		}
 		return "rerun", nil
+	case asynq.TaskStateActive:
+		// asynq issue #1144: an active task whose lease entry is gone (a
+		// Redis failover or eviction) is never recovered. Give it a lease
+		// that expired long ago; asynq's recoverer, which every worker runs
+		// each minute, then retries or archives it like a crashed worker's.
+		// ZADD NX leaves a live lease alone.
+		if r.rdb == nil {
+			return "", nil
+		}
+		stale := goredis.Z{Score: 0, Member: a.ID} // expired in 1970, on asynq's clock too
+		n, err := r.rdb.ZAddNX(ctx, "asynq:{"+q+"}:lease", stale).Result()
+		if err != nil {
+			return "", fmt.Errorf("repair lease: %w", err)
+		}
+		if n == 1 {
+			return "lease_restored", nil
+		}
 	case asynq.TaskStateCompleted:
 		// Finished but the row never moved: start over.
 		if err := r.inspector.DeleteTask(q, a.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
@@ -152,7 +174,7 @@ func (r *Reconciler) reconcile(ctx context.Context, a *chatcore.Attachment) (act
 		}
 		return "enqueued", nil
 	}
-	return "", nil // pending, active, scheduled, retry: alive
+	return "", nil // pending, scheduled, retry, or active with a lease: alive
 }
 
 // Close releases the reconciler's Redis connections.
@@ -160,5 +182,9 @@ func (r *Reconciler) Close() error {
 	if r.inspector == nil {
 		return nil
 	}
-	return errors.Join(r.inspector.Close(), r.enqueuer.Close())
+	err := errors.Join(r.inspector.Close(), r.enqueuer.Close())
+	if r.rdb != nil {
+		err = errors.Join(err, r.rdb.Close())
+	}
+	return err
 }

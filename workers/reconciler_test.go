@@ -96,3 +96,37 @@ func TestReconcilerRerunsArchivedTaskOfProcessingRow(t *testing.T) {
 	e.start(t, e.config())
 	e.bus.waitAttachment(t, a.ID, chatcore.StatusReady, 30*time.Second)
 }
+
+func TestReconcilerRepairsActiveTaskWithoutLease(t *testing.T) {
+	e := newEnv(t)
+	a := e.attach(t, chatcore.AttachImage, "image/jpeg", testJPEG(t, 320, 240))
+	if err := e.enqueuer(t, workers.EnqueueOptions{}).EnqueueAttachment(e.ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	// asynq issue #1144: the task sits in the active list, but its lease
+	// entry is gone, so asynq's own recoverer never sees it.
+	if err := e.rdb.LMove(e.ctx, "asynq:{image}:pending", "asynq:{image}:active", "RIGHT", "LEFT").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rdb.HSet(e.ctx, "asynq:{image}:t:"+a.ID, "state", "active").Err(); err != nil {
+		t.Fatal(err)
+	}
+	insp := e.inspector(t)
+	if info, err := insp.GetTaskInfo(workers.QueueImage, a.ID); err != nil || info.State != asynq.TaskStateActive {
+		t.Fatalf("setup: got %+v (err %v), want an active task", info, err)
+	}
+	cfg := e.config()
+	cfg.Clock, cfg.StuckAfter = e.clock, time.Minute
+	e.clock.Advance(time.Hour)
+	rec := workers.NewReconciler(cfg)
+	defer rec.Close()
+	for _, want := range []int{1, 0} { // the second pass finds the lease in place
+		if got, err := rec.ReconcileOnce(e.ctx); err != nil || got != want {
+			t.Fatalf("got %d reconciled (err %v), want %d", got, err, want)
+		}
+	}
+	// A worker's recoverer (it runs at start, then every minute) hands the
+	// task back, and it completes.
+	e.start(t, e.config())
+	e.bus.waitAttachment(t, a.ID, chatcore.StatusReady, 30*time.Second)
+}
