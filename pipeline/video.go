@@ -122,7 +122,12 @@ var errNoFrame = errors.New("no frame")
 // bounds its memory even before the probe has been checked.
 func extractFrame(ctx context.Context, src string, at time.Duration, lim Limits) (*image.NRGBA, error) {
 	box := strconv.Itoa(PreviewSide)
-	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error",
+	// Two decoding threads rather than ffmpeg's default (cores + 1): for the
+	// few frames between a keyframe and the poster, more frame threads only
+	// add overhead, and a worker runs jobs side by side anyway. Measured on
+	// the 1080p benchmark: wall 1.08x a bare ffmpeg with 2 threads, 1.17x
+	// with 1, 1.14–1.16x with the default.
+	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "2",
 		"-max_pixels", strconv.FormatInt(lim.MaxPixels, 10)}
 	if at > 0 {
 		args = append(args, "-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64))
