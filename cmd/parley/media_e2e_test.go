@@ -318,18 +318,30 @@ func mediaCorpus(t testing.TB) string {
 		dir := filepath.Join(os.TempDir(), "parley-bench-corpus")
 		mediaCorpusOnce.dir = dir
 		if _, err := os.Stat(filepath.Join(dir, "video1080p.mp4")); err != nil {
+			// Made aside and renamed into place: other test binaries may
+			// read it at the same time.
 			script, _ := filepath.Abs("../../pipeline/testdata/mkcorpus.sh")
-			if out, err := exec.Command("bash", script, dir, "bench").CombinedOutput(); err != nil {
+			tmp, err := os.MkdirTemp(os.TempDir(), "parley-bench-corpus-*")
+			if err != nil {
+				mediaCorpusOnce.err = err
+				return
+			}
+			if out, err := exec.Command("bash", script, tmp, "bench").CombinedOutput(); err != nil {
+				os.RemoveAll(tmp)
 				mediaCorpusOnce.err = fmt.Errorf("mkcorpus: %v\n%s", err, out)
 				return
+			}
+			if err := os.Rename(tmp, dir); err != nil {
+				os.RemoveAll(tmp) // another binary was quicker
 			}
 		}
 		long := filepath.Join(dir, "voice4min.m4a")
 		if _, err := os.Stat(long); err != nil {
+			tmp := fmt.Sprintf("%s.%d.m4a", long, os.Getpid())
 			out, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-				"-f", "lavfi", "-i", "sine=f=220:d=240", "-c:a", "aac", "-b:a", "48k", "-ac", "1", long+".tmp.m4a").CombinedOutput()
+				"-f", "lavfi", "-i", "sine=f=220:d=240", "-c:a", "aac", "-b:a", "48k", "-ac", "1", tmp).CombinedOutput()
 			if err == nil {
-				err = os.Rename(long+".tmp.m4a", long)
+				err = os.Rename(tmp, long)
 			}
 			if err != nil {
 				mediaCorpusOnce.err = fmt.Errorf("ffmpeg: %v\n%s", err, out)
