@@ -121,8 +121,8 @@ func TestMissingSource(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) || Permanent(err) {
 		t.Errorf("got %v, want a non-permanent not-exist error", err)
 	}
-	if _, err := Process(context.Background(), "sticker", corpus(t, "text.jpg"), t.TempDir(), Limits{}); err == nil {
-		t.Error("unknown kind accepted")
+	if _, err := Process(context.Background(), "sticker", corpus(t, "text.jpg"), t.TempDir(), Limits{}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("unknown kind: got %v, want ErrUnsupported", err)
 	}
 }
 

@@ -24,7 +24,7 @@ func Process(ctx context.Context, kind Kind, srcPath, outDir string, lim Limits)
 		kind = KindAuto
 	}
 	if _, ok := ParseKind(string(kind)); !ok {
-		return nil, fmt.Errorf("process %s: unknown kind %q", srcPath, kind)
+		return nil, fmt.Errorf("process %s: %w", srcPath, errorf(ErrUnsupported, "unknown kind %q", kind))
 	}
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
