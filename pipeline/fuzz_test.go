@@ -116,3 +116,24 @@ func TestParseHEIF(t *testing.T) {
 		t.Error("parseHEIF found a size in a truncated header")
 	}
 }
+
+// TestParseHEIFTransform: an irot property (as iPhones write) means libheif
+// rotates while decoding, so the EXIF orientation must not be applied again.
+func TestParseHEIFTransform(t *testing.T) {
+	bx := func(typ string, body ...[]byte) []byte {
+		var b []byte
+		for _, x := range body {
+			b = append(b, x...)
+		}
+		n := 8 + len(b)
+		return append([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n), typ[0], typ[1], typ[2], typ[3]}, b...)
+	}
+	ispe := bx("ispe", []byte{0, 0, 0, 0, 0, 0, 0x0F, 0xC0, 0, 0, 0x0B, 0xD0}) // 4032x3024
+	irot := bx("irot", []byte{1})
+	file := append(bx("ftyp", []byte("heic\x00\x00\x00\x00mif1heic")),
+		bx("meta", []byte{0, 0, 0, 0}, bx("iprp", bx("ipco", ispe, irot)))...)
+	info, ok := parseHEIF(file)
+	if !ok || info.Width != 4032 || info.Height != 3024 || !info.Transformed {
+		t.Errorf("parseHEIF = %+v, %v; want 4032x3024 transformed", info, ok)
+	}
+}

@@ -87,6 +87,7 @@ func TestImageFormats(t *testing.T) {
 		{"anim.gif", TypeGIF, 320, 240, false},
 		{"image.webp", TypeWebP, 600, 400, true},
 		{"image.heic", TypeHEIC, 600, 400, true},
+		{"orient-6.heic", TypeHEIC, 600, 400, true}, // EXIF orientation 6, no irot
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			for _, kind := range []Kind{KindAuto, KindImage} {

@@ -61,6 +61,8 @@ ff -f lavfi -i "testsrc2=s=320x240:r=5:d=1" -vf "split[a][b];[a]palettegen[p];[b
 ff -i upright.png -c:v libwebp -quality 80 image.webp
 ff -f lavfi -i "testsrc2=s=160x120:r=5:d=1" -c:v libwebp_anim -loop 0 anim.webp
 heif-enc -q 60 -o image.heic orient-1.jpg >/dev/null
+# heif-enc keeps the EXIF orientation and adds no irot: it must still apply.
+heif-enc -q 60 -o orient-6.heic orient-6.jpg >/dev/null
 # Progressive grayscale JPEG (another decoder path).
 ff -i upright.png -vf format=gray -q:v 3 gray.jpg
 
