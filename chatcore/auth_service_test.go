@@ -77,7 +77,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h.clock.Add(tc.advance)
+			h.clock.Advance(tc.advance)
 			_, _, err := h.svc.Authenticate(ctx, tc.token)
 			if tc.wantMsg == "" {
 				wantCode(t, err, "")
@@ -137,7 +137,7 @@ func TestRefreshExpiryAndLogout(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	r0 := h.MustRegister(t, "alice")
-	h.clock.Add(chatcore.DefaultRefreshTTL + time.Second)
+	h.clock.Advance(chatcore.DefaultRefreshTTL + time.Second)
 	_, err := h.svc.Refresh(ctx, r0.RefreshToken)
 	wantCode(t, err, chatcore.EUnauthorized)
 	if got := chatcore.ErrorMessage(err); got != "refresh token expired" {

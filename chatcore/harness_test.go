@@ -16,24 +16,6 @@ import (
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-// fakeClock is a Clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fakeNotifier records notifications.
 type fakeNotifier struct {
 	ch chan chatcore.Notification
@@ -52,7 +34,7 @@ type harness struct {
 	bus      chatcore.Bus
 	presence *inmem.Presence
 	notifier *fakeNotifier
-	clock    *fakeClock
+	clock    *inmem.Clock
 	stored   *counter
 	slow     *counter
 }
@@ -103,7 +85,7 @@ func newHarnessOn(t *testing.T, store chatcore.Store, bus chatcore.Bus, opts ...
 		bus:      bus,
 		presence: inmem.NewPresence(),
 		notifier: &fakeNotifier{ch: make(chan chatcore.Notification, 100)},
-		clock:    &fakeClock{t: time.Now().UTC().Truncate(time.Second)},
+		clock:    inmem.NewClock(time.Now().UTC().Truncate(time.Second)),
 		stored:   &counter{},
 		slow:     &counter{},
 	}

@@ -303,7 +303,7 @@ func TestPresencePushes(t *testing.T) {
 		t.Errorf("got %+v, want online", st)
 	}
 
-	h.clock.Add(time.Minute)
+	h.clock.Advance(time.Minute)
 	if err := h.svc.Disconnected(ctx, tr.a.ID, "conn-2"); err != nil {
 		t.Fatal(err)
 	}

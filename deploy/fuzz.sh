@@ -10,6 +10,6 @@ while IFS= read -r line; do
 	pkg="./$(dirname "$file")"
 	found=1
 	echo "fuzz: $pkg $name for $t"
-	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$t" "$pkg"
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$t" -fuzzminimizetime 20x "$pkg"
 done < <(git grep -n -E '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' -- '*_test.go' | sed -E 's/^([^:]*):[0-9]+:/\1:/')
 [ "$found" = 1 ] || echo "fuzz: no fuzz targets"

@@ -2,6 +2,7 @@ package upload_test
 
 import (
 	"context"
+	"github.com/parley-chat/parley/chatcore/inmem"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -17,24 +18,6 @@ import (
 	"github.com/parley-chat/parley/upload/local"
 	"github.com/parley-chat/parley/upload/s3"
 )
-
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // countingEnqueuer records what was enqueued.
 type countingEnqueuer struct {
@@ -68,7 +51,7 @@ type harness struct {
 	db      chatcore.Store
 	objects upload.ObjectStore
 	http    *http.Client
-	clock   *fakeClock
+	clock   *inmem.Clock
 	enq     *countingEnqueuer
 	conv    string
 }
@@ -112,7 +95,7 @@ func newHarness(t *testing.T, backend string, tweak func(*upload.Config)) *harne
 	ctx := t.Context()
 	db := openDB(t, backend)
 	// The real time, so that S3's own expiry and ours agree.
-	clock := &fakeClock{now: time.Now()}
+	clock := inmem.NewClock(time.Now())
 	h := &harness{db: db, clock: clock, enq: &countingEnqueuer{}, conv: "c-ab", http: http.DefaultClient}
 	for _, id := range []string{alice, bob, carol} {
 		if err := db.CreateUser(ctx, &chatcore.User{ID: id, Username: id, DisplayName: id, CreatedAt: clock.Now()}, "x"); err != nil {

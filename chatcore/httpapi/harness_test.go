@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,24 +27,6 @@ import (
 
 // testJWTSecret signs the access tokens of test services.
 var testJWTSecret = []byte("0123456789abcdef0123456789abcdef-test")
-
-// fakeClock is a settable clock shared by the service and the server.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // env is a chat node under test: a real Service on a temp SQLite file and
 // the real Redis bus and presence, served by httptest.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parley-chat/parley/chatcore/inmem"
 	"net/http"
 	"strings"
 	"testing"
@@ -96,7 +97,7 @@ func readReply(t *testing.T, resp *http.Response) reply {
 }
 
 func TestAuthTokens(t *testing.T) {
-	clock := &fakeClock{now: time.Now()}
+	clock := inmem.NewClock(time.Now())
 	e := newEnv(t, envOptions{clock: clock})
 	bob := e.register("bob")
 
@@ -124,7 +125,7 @@ func TestAuthTokens(t *testing.T) {
 	t.Run("expired token", func(t *testing.T) {
 		carol := e.register("carol")
 		e.must(200, "GET", "/v1/me", carol.access, nil, nil)
-		clock.Add(16 * time.Minute)
+		clock.Advance(16 * time.Minute)
 		r := e.do("GET", "/v1/me", carol.access, nil)
 		if r.status != 401 || r.errorCode(t) != "unauthorized" {
 			t.Fatalf("expired token: %d %s, want 401 unauthorized", r.status, r.body)

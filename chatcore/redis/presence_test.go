@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"fmt"
+	"github.com/parley-chat/parley/chatcore/inmem"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -155,24 +156,6 @@ func TestPresenceConcurrentTransitions(t *testing.T) {
 	}
 }
 
-// fakeClock is a chatcore.Clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // TestPresenceDeadNodeExpires: node a connects and dies (no heartbeat, no
 // disconnect); its entry expires by itself while node b's heartbeated one
 // stays. The clock is fake, so scheduling delays cannot flake it.
@@ -182,7 +165,7 @@ func TestPresenceDeadNodeExpires(t *testing.T) {
 			ctx := testContext(t)
 			prefix := uniquePrefix(t)
 			const ttl = time.Minute
-			clock := &fakeClock{now: time.Now().Truncate(time.Millisecond)}
+			clock := inmem.NewClock(time.Now().Truncate(time.Millisecond))
 			opts := redis.PresenceOptions{TTL: ttl, Prefix: prefix, Clock: clock, Logger: quietLogger()}
 			dead := redis.NewPresence(be.open(t), opts)
 			alive := redis.NewPresence(be.open(t), opts)

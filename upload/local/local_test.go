@@ -1,10 +1,10 @@
 package local_test
 
 import (
+	"github.com/parley-chat/parley/chatcore/inmem"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,28 +13,10 @@ import (
 	"github.com/parley-chat/parley/upload/storetest"
 )
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newStore starts a server for a store under a temp dir.
-func newStore(t *testing.T) (*local.Store, *fakeClock, *httptest.Server) {
+func newStore(t *testing.T) (*local.Store, *inmem.Clock, *httptest.Server) {
 	t.Helper()
-	clock := &fakeClock{now: time.Now()}
+	clock := inmem.NewClock(time.Now())
 	var store *local.Store
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
