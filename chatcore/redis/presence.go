@@ -22,6 +22,10 @@ type PresenceOptions struct {
 	TTL time.Duration
 	// Prefix is prepended to every key. If empty, DefaultPrefix ("parley:").
 	Prefix string
+	// LastSeenTTL is how long a user's last_seen outlives their last
+	// socket; after it they read as offline with no last_seen, and Redis
+	// holds nothing for users who stopped coming. If zero, 30 days.
+	LastSeenTTL time.Duration
 	// Clock decides what "now" is for Connect, Heartbeat, Status and
 	// Online (Disconnect takes its time as an argument). Every node must
 	// agree on the time within a small fraction of TTL. If nil, the system
@@ -37,7 +41,7 @@ type PresenceOptions struct {
 // Keys, for a user U (the hash tag keeps both in one Redis Cluster slot):
 //
 //	{prefix}presence:{U}:conns  sorted set: connection id → expiry (unix ms)
-//	{prefix}presence:{U}:seen   string: last_seen (unix ms), kept until overwritten
+//	{prefix}presence:{U}:seen   string: last_seen (unix ms), expires after LastSeenTTL
 //
 // A user is online while some member of conns has an expiry in the future.
 // The conns key itself expires 2×TTL after its last write, so users of dead
@@ -45,6 +49,7 @@ type PresenceOptions struct {
 type Presence struct {
 	client goredis.UniversalClient
 	ttl    time.Duration
+	seen   time.Duration
 	prefix string
 	clock  chatcore.Clock
 	log    *slog.Logger
@@ -60,6 +65,9 @@ func NewPresence(client goredis.UniversalClient, opts PresenceOptions) *Presence
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
+	if opts.LastSeenTTL <= 0 {
+		opts.LastSeenTTL = 30 * 24 * time.Hour
+	}
 	if opts.Clock == nil {
 		opts.Clock = chatcore.SystemClock{}
 	}
@@ -69,6 +77,7 @@ func NewPresence(client goredis.UniversalClient, opts PresenceOptions) *Presence
 	return &Presence{
 		client: client,
 		ttl:    opts.TTL,
+		seen:   opts.LastSeenTTL,
 		prefix: opts.Prefix,
 		clock:  opts.Clock,
 		log:    opts.Logger.With(slog.String("component", "presence")),
@@ -99,16 +108,21 @@ return 0
 `)
 
 // disconnectScript removes the connection, prunes expired entries and, if
-// none is left, records last_seen (never moving it backwards). It reports
+// none is left, records last_seen (never moving it backwards) and restarts
+// its expiry. It reports
 // whether this call removed the user's last connection. An entry that had
 // expired silently still counts: nobody was told the user went offline.
-// KEYS: conns, seen. ARGV: now_ms, conn_id.
+// KEYS: conns, seen. ARGV: now_ms, conn_id, seen_ttl_ms.
 var disconnectScript = goredis.NewScript(`
 local removed = redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
 local seen = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) > seen then redis.call('SET', KEYS[2], ARGV[1]) end
+if tonumber(ARGV[1]) > seen then
+	redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+else
+	redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
 return removed
 `)
 
@@ -149,7 +163,7 @@ func (p *Presence) Disconnect(ctx context.Context, userID, connID string, now ti
 		return false, errors.New("redis: presence disconnect: empty user or connection id")
 	}
 	n, err := disconnectScript.Run(ctx, p.client, []string{p.connsKey(userID), p.seenKey(userID)},
-		now.UnixMilli(), connID).Int()
+		now.UnixMilli(), connID, p.seen.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("presence disconnect %s: %w", userID, err)
 	}

@@ -106,6 +106,15 @@ func TestPresenceAcrossNodes(t *testing.T) {
 			if st := mustStatus(t, nodes["a"], user); !st.LastSeen.Equal(offlineAt) {
 				t.Errorf("last_seen after older disconnect: got %v, want %v", st.LastSeen, offlineAt)
 			}
+			// last_seen expires (default 30 days) so that Redis forgets users who left.
+			client := be.open(t)
+			ttl, err := client.PTTL(ctx, prefix+"presence:{"+user+"}:seen").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := 30 * 24 * time.Hour; ttl < want-time.Minute || ttl > want {
+				t.Errorf("last_seen ttl: got %v, want about %v", ttl, want)
+			}
 		})
 	}
 }
