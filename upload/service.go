@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parley-chat/parley/chatcore/ratelimit"
 	"log/slog"
 	"mime"
 	"path"
@@ -25,7 +26,7 @@ type Service struct {
 	objects ObjectStore
 	clock   chatcore.Clock
 	log     *slog.Logger
-	limiter *userLimiter
+	limiter *ratelimit.Keyed
 }
 
 // NewService returns a Service for cfg (zero fields get their defaults).
@@ -40,7 +41,7 @@ func NewService(cfg Config) (*Service, error) {
 		objects: cfg.Objects,
 		clock:   cfg.Clock,
 		log:     cfg.Logger,
-		limiter: newUserLimiter(cfg.UploadsPerMinute, cfg.UploadBurst),
+		limiter: uploadLimiter(cfg.UploadsPerMinute, cfg.UploadBurst),
 	}, nil
 }
 
@@ -67,7 +68,7 @@ func (s *Service) CreateUpload(ctx context.Context, userID string, req chatcore.
 	filename := SanitizeFilename(req.Filename)
 
 	now := s.clock.Now()
-	if ok, wait := s.limiter.allow(userID, now); !ok {
+	if ok, wait := s.limiter.Allow(userID, now); !ok {
 		return nil, rateLimited(wait, "too many uploads; try again in %s", ceilSeconds(wait))
 	}
 	if req.ConversationID != "" {

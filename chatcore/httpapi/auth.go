@@ -40,7 +40,7 @@ func (s *Server) requireUser(h http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		if ok, wait := s.reqLimit.allow(u.ID, time.Now()); !ok {
+		if ok, wait := s.reqLimit.Allow(u.ID, time.Now()); !ok {
 			s.writeError(w, r, &chatcore.Error{Code: chatcore.ERateLimited, Message: "too many requests", RetryAfter: wait})
 			return
 		}
@@ -63,7 +63,7 @@ func (s *Server) requireAdmin(h http.HandlerFunc) http.HandlerFunc {
 // ones a password guesser hits.
 func (s *Server) limitAuth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if ok, wait := s.authLimit.allow(s.clientIP(r), time.Now()); !ok {
+		if ok, wait := s.authLimit.Allow(s.clientIP(r), time.Now()); !ok {
 			s.writeError(w, r, &chatcore.Error{Code: chatcore.ERateLimited, Message: "too many authentication attempts", RetryAfter: wait})
 			return
 		}

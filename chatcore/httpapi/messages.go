@@ -79,7 +79,7 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if ok, wait := s.msgLimit.allow(me.ID, time.Now()); !ok {
+	if ok, wait := s.msgLimit.Allow(me.ID, time.Now()); !ok {
 		s.writeError(w, r, &chatcore.Error{Code: chatcore.ERateLimited, Message: "sending too fast", RetryAfter: wait})
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parley-chat/parley/chatcore/ratelimit"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -161,9 +162,9 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []route
 
-	authLimit *keyedLimiter // per IP
-	msgLimit  *keyedLimiter // per user
-	reqLimit  *keyedLimiter // per user
+	authLimit *ratelimit.Keyed // per IP
+	msgLimit  *ratelimit.Keyed // per user
+	reqLimit  *ratelimit.Keyed // per user
 
 	mu      sync.Mutex
 	closing bool // Shutdown was called: no new sockets
@@ -191,9 +192,9 @@ func New(cfg Config) (*Server, error) {
 		svc:       cfg.Service,
 		log:       cfg.Logger,
 		metrics:   m,
-		authLimit: newKeyedLimiter(rl.AuthPerMinute/60, rl.AuthBurst),
-		msgLimit:  newKeyedLimiter(rl.MessagesPerSecond, rl.MessagesBurst),
-		reqLimit:  newKeyedLimiter(rl.RequestsPerSecond, rl.RequestsBurst),
+		authLimit: ratelimit.New(rl.AuthPerMinute/60, rl.AuthBurst),
+		msgLimit:  ratelimit.New(rl.MessagesPerSecond, rl.MessagesBurst),
+		reqLimit:  ratelimit.New(rl.RequestsPerSecond, rl.RequestsBurst),
 		conns:     make(map[*wsConn]struct{}),
 	}
 	s.routes = s.routeTable()

@@ -135,7 +135,7 @@ func (c *wsConn) handleSend(ctx context.Context, f *clientFrame) error {
 	if err := needConversation(f); err != nil {
 		return err
 	}
-	if ok, wait := c.srv.msgLimit.allow(c.user.ID, time.Now()); !ok {
+	if ok, wait := c.srv.msgLimit.Allow(c.user.ID, time.Now()); !ok {
 		return &chatcore.Error{Code: chatcore.ERateLimited, Message: "sending too fast", RetryAfter: wait}
 	}
 	msg, _, err := c.srv.svc.Send(ctx, c.user.ID, chatcore.SendRequest{
