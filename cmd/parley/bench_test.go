@@ -308,3 +308,15 @@ func TestRunBenchReusesSavedUsers(t *testing.T) {
 		t.Errorf("registrations: got %d, want 4", fake.users)
 	}
 }
+
+func TestRunBenchFailsOnRejectedRegistration(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"code":"invalid","message":"username taken"}`)
+	}))
+	t.Cleanup(srv.Close)
+	err := runBench(context.Background(), []string{"--url", srv.URL, "--clients", "4", "--group-size", "2"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "status 400") || !strings.Contains(err.Error(), "username taken") {
+		t.Errorf("got %v, want an error with the status and the server's message", err)
+	}
+}
