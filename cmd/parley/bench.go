@@ -236,6 +236,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "parley bench %s: %d clients in conversations of %d, %s, against %s\n",
 		b.run, cfg.Clients, cfg.GroupSize, mode, cfg.URL)
+	if perUser := cfg.Rate / float64(cfg.Clients); !cfg.Idle && perUser > 20 {
+		fmt.Fprintf(stderr, "bench: %.0f msg/s per user is over the server's default limit of 20: expect rate_limited errors; add --clients\n", perUser)
+	}
 
 	setupCtx, cancel := context.WithTimeout(ctx, cfg.SetupTimeout)
 	defer cancel()
