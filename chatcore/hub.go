@@ -175,3 +175,25 @@ func (h *Hub) Dispatch(ev Event) {
 		c.Kick()
 	}
 }
+
+// KickAll closes every local socket so its client reconnects and catches
+// up with after=. Call it when the bus may have lost events (it was cut
+// off from Redis and resubscribed): the sockets cannot know what they
+// missed. It returns how many were kicked.
+func (h *Hub) KickAll() int {
+	var all []Client
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.Lock()
+		for uid, cs := range sh.clients {
+			all = append(all, cs...)
+			delete(sh.clients, uid)
+		}
+		sh.mu.Unlock()
+	}
+	h.conns.Add(-int64(len(all)))
+	for _, c := range all {
+		c.Kick()
+	}
+	return len(all)
+}

@@ -228,3 +228,40 @@ func TestHubConcurrent(t *testing.T) {
 		t.Errorf("got %d connections, want 0", got)
 	}
 }
+
+func TestHubKickAllClosesEverySocketOnce(t *testing.T) {
+	h := NewHub(nil, Hooks{}, nil)
+	var clients []*kickCounter
+	for _, uid := range []string{"a", "a", "b", "c"} {
+		c := &kickCounter{uid: uid}
+		clients = append(clients, c)
+		unregister := h.Register(c)
+		defer unregister() // after KickAll: must not drive the count negative
+	}
+	if got := h.KickAll(); got != 4 {
+		t.Fatalf("KickAll: got %d kicked, want 4", got)
+	}
+	for i, c := range clients {
+		if c.kicks != 1 {
+			t.Fatalf("client %d kicked %d times, want 1", i, c.kicks)
+		}
+	}
+	if got := h.LocalConnections(); got != 0 {
+		t.Fatalf("local connections after KickAll: got %d, want 0", got)
+	}
+	h.Dispatch(Event{Recipients: []string{"a", "b"}, Frame: []byte(`{}`)})
+	for i, c := range clients {
+		if c.frames != 0 {
+			t.Fatalf("kicked client %d still got %d frames", i, c.frames)
+		}
+	}
+}
+
+type kickCounter struct {
+	uid           string
+	kicks, frames int
+}
+
+func (k *kickCounter) UserID() string        { return k.uid }
+func (k *kickCounter) Enqueue(b []byte) bool { k.frames++; return true }
+func (k *kickCounter) Kick()                 { k.kicks++ }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -45,7 +46,17 @@ func newRegistry() *prometheus.Registry {
 // requests, stop the service; the stores close through a.close.
 func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error {
 	cfg, logger := a.cfg, a.logger
-	bus := chatredis.NewBus(d.redis, chatredis.BusOptions{Logger: logger})
+	// Events published while this node was cut off from Redis are lost to
+	// its sockets: once the bus is back, close them all so every client
+	// reconnects and catches up with after=.
+	var hub atomic.Pointer[chatcore.Hub]
+	bus := chatredis.NewBus(d.redis, chatredis.BusOptions{Logger: logger, OnResubscribe: func(downtime time.Duration) {
+		if h := hub.Load(); h != nil {
+			n := h.KickAll()
+			logger.Warn("event bus resubscribed; sockets closed to resync",
+				slog.Duration("downtime", downtime), slog.Int("sockets", n))
+		}
+	}})
 	a.onClose("bus", func(context.Context) error { return bus.Close() })
 	presence := chatredis.NewPresence(d.redis, chatredis.PresenceOptions{})
 
@@ -68,6 +79,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
+	hub.Store(svc.Hub())
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
 	svcDone := make(chan error, 1)
 	go func() { svcDone <- svc.Run(svcCtx) }()
