@@ -500,6 +500,7 @@ func TestMediaReachesMembersThroughSeparateWorker(t *testing.T) {
 }
 
 func TestMediaRetriesAndAdminRequeue(t *testing.T) {
+	t.Parallel() // mostly waits: on backoff, on asynq's lease
 	m := newMediaStack(t, "PARLEY_WORKER_MAX_RETRY=2")
 	m.worker()
 	photo := readCorpus(t, "photo12mp.jpg")
@@ -571,6 +572,7 @@ func TestMediaRetriesAndAdminRequeue(t *testing.T) {
 }
 
 func TestMediaJobSurvivesKilledWorker(t *testing.T) {
+	t.Parallel() // mostly waits: on backoff, on asynq's lease
 	m := newMediaStack(t)
 	long := readCorpus(t, "voice4min.m4a")
 	w1 := m.worker()
