@@ -317,7 +317,15 @@ func (m *mediaStack) waitJob(queue, state, id string, timeout time.Duration) map
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	m.t.Fatalf("job %s/%s not %s within %v", queue, id, state, timeout)
+	var now []string
+	for _, st := range []string{"pending", "active", "scheduled", "retry", "archived"} {
+		for _, j := range m.jobs(queue, st) {
+			if j["task_id"] == id {
+				now = append(now, fmt.Sprint(j))
+			}
+		}
+	}
+	m.t.Fatalf("job %s/%s not %s within %v; it is %v", queue, id, state, timeout, now)
 	return nil
 }
 
@@ -340,7 +348,8 @@ func variant(a map[string]any, name string) map[string]any {
 
 // mediaCorpus makes the inputs once per test binary: the benchmark corpus
 // of pipeline/testdata/mkcorpus.sh (a 12 MP photo, 60 s of AAC voice, a 5 s
-// 1080p H.264 video) plus a 4 minute voice note that takes a worker a while.
+// 1080p H.264 video) plus a 14 minute voice note of pink noise that keeps a
+// worker busy for seconds (a pure tone would encode in under one).
 var mediaCorpusOnce struct {
 	sync.Once
 	dir string
@@ -370,11 +379,11 @@ func mediaCorpus(t testing.TB) string {
 				os.RemoveAll(tmp) // another binary was quicker
 			}
 		}
-		long := filepath.Join(dir, "voice4min.m4a")
+		long := filepath.Join(dir, "voice14min.m4a")
 		if _, err := os.Stat(long); err != nil {
 			tmp := fmt.Sprintf("%s.%d.m4a", long, os.Getpid())
 			out, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-				"-f", "lavfi", "-i", "sine=f=220:d=240", "-c:a", "aac", "-b:a", "48k", "-ac", "1", tmp).CombinedOutput()
+				"-f", "lavfi", "-i", "anoisesrc=d=840:c=pink:r=48000:a=0.3", "-c:a", "aac", "-b:a", "48k", "-ac", "1", tmp).CombinedOutput()
 			if err == nil {
 				err = os.Rename(tmp, long)
 			}
@@ -589,7 +598,7 @@ func TestMediaRetriesAndAdminRequeue(t *testing.T) {
 func TestMediaJobSurvivesKilledWorker(t *testing.T) {
 	t.Parallel() // mostly waits: on backoff, on asynq's lease
 	m := newMediaStack(t)
-	long := readCorpus(t, "voice4min.m4a")
+	long := readCorpus(t, "voice14min.m4a")
 	w1 := m.worker()
 	id := m.upload(m.alice, "voice", "audio/mp4", "long.m4a", long)
 	m.send(m.alice, id)
@@ -606,8 +615,8 @@ func TestMediaJobSurvivesKilledWorker(t *testing.T) {
 	time.Sleep(time.Until(killed.Add(61 * time.Second)))
 	m.worker()
 	a := m.attachmentFrame(id, "ready", 90*time.Second)
-	if dur, _ := a["duration_ms"].(float64); dur < 239_000 || dur > 241_000 {
-		t.Errorf("ready voice note: got duration %v ms, want ~240000", dur)
+	if dur, _ := a["duration_ms"].(float64); dur < 839_000 || dur > 841_000 {
+		t.Errorf("ready voice note: got duration %v ms, want ~840000", dur)
 	}
 }
 
@@ -960,4 +969,32 @@ func BenchmarkMediaPhotosPerSecond(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "photos/s")
 		})
 	}
+}
+
+func TestMediaWorkerSIGTERMHandsTaskBack(t *testing.T) {
+	t.Parallel()
+	m := newMediaStack(t, "PARLEY_SHUTDOWN_TIMEOUT=1s")
+	long := readCorpus(t, "voice14min.m4a")
+	w1 := m.worker()
+	id := m.upload(m.alice, "voice", "audio/mp4", "long.m4a", long)
+	m.send(m.alice, id)
+	m.waitJob("voice", "active", id, 30*time.Second)
+	begin := time.Now()
+	w1.Stop() // SIGTERM: stop taking tasks, give in-flight ones 1 s, hand the rest back
+	if took := time.Since(begin); took > 15*time.Second {
+		t.Errorf("worker took %v to stop, want about its 1s shutdown timeout", took)
+	}
+	j := m.waitJob("voice", "pending", id, 5*time.Second)
+	if j["retried"] != 0.0 {
+		t.Errorf("handed-back job: got %v retries, want 0 (a shutdown is not a failure)", j["retried"])
+	}
+	var got struct {
+		Attachment map[string]any `json:"attachment"`
+	}
+	m.alice.do("GET", "/v1/attachments/"+id, nil, http.StatusOK, &got)
+	if got.Attachment["status"] != "processing" {
+		t.Errorf("after the hand-back: got status %v, want processing", got.Attachment["status"])
+	}
+	m.worker()
+	m.attachmentFrame(id, "ready", 90*time.Second)
 }
