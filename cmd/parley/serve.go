@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hibiken/asynq"
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/parley-chat/parley/chatcore/postgres"
 	"github.com/parley-chat/parley/upload"
 	uploads3 "github.com/parley-chat/parley/upload/s3"
@@ -24,28 +27,46 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a := newApp(cfg, stderr)
 	defer a.close()
 
-	store, err := a.openPostgres(ctx)
-	if err != nil {
-		return err
-	}
-	rdb, aopt, err := a.openRedis(ctx, cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	objects, err := a.openS3(ctx)
+	svc, err := a.openServices(ctx)
 	if err != nil {
 		return err
 	}
 	return a.serveChat(ctx, chatDeps{
-		store:    store,
-		redis:    rdb,
-		asynq:    aopt,
-		objects:  objects,
+		store:    svc.store,
+		redis:    svc.redis,
+		asynq:    svc.asynq,
+		objects:  svc.objects,
 		registry: newRegistry(),
 		ready: func(ctx context.Context) error {
-			return errors.Join(store.Ping(ctx), rdb.Ping(ctx).Err())
+			return errors.Join(svc.store.Ping(ctx), svc.redis.Ping(ctx).Err())
 		},
 	}, stdout)
+}
+
+// services are the production shapes' shared dependencies.
+type services struct {
+	store   *postgres.DB
+	redis   goredis.UniversalClient
+	asynq   asynq.RedisConnOpt
+	objects upload.ObjectStore // nil without PARLEY_S3_ENDPOINT
+}
+
+// openServices connects to Postgres (migrating unless disabled), Redis and
+// the object store, failing fast with what is wrong.
+func (a *app) openServices(ctx context.Context) (*services, error) {
+	store, err := a.openPostgres(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rdb, aopt, err := a.openRedis(ctx, a.cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	objects, err := a.openS3(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &services{store: store, redis: rdb, asynq: aopt, objects: objects}, nil
 }
 
 // openPostgres opens the database and applies migrations unless disabled.

@@ -35,20 +35,12 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	a := newApp(cfg, stderr)
 	defer a.close()
-	store, err := a.openPostgres(ctx)
-	if err != nil {
-		return err
-	}
-	rdb, aopt, err := a.openRedis(ctx, cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	objects, err := a.openS3(ctx)
+	svc, err := a.openServices(ctx)
 	if err != nil {
 		return err
 	}
 	reg := newRegistry()
-	if err := a.startWorker(ctx, workerDeps{store: store, redis: rdb, asynq: aopt, objects: objects, registry: reg}); err != nil {
+	if err := a.startWorker(ctx, workerDeps{store: svc.store, redis: svc.redis, asynq: svc.asynq, objects: svc.objects, registry: reg}); err != nil {
 		return err
 	}
 	if cfg.MetricsAddr != "" {
