@@ -108,10 +108,10 @@ func (m *mediaStack) in(t *testing.T) *mediaStack {
 	return &c
 }
 
-// worker starts a `parley worker` process.
-func (m *mediaStack) worker() *proc {
+// worker starts a `parley worker` process; extraEnv overrides m.env.
+func (m *mediaStack) worker(extraEnv ...string) *proc {
 	m.t.Helper()
-	return start(m.t, m.env, workerReadyRE, "worker")
+	return start(m.t, append(slices.Clone(m.env), extraEnv...), workerReadyRE, "worker")
 }
 
 // upload sends data as c's upload of kind through the presigned request,
@@ -440,7 +440,8 @@ func oggOpusBitrate(t *testing.T, b []byte, durationMS float64) float64 {
 
 func TestMediaReachesMembersThroughSeparateWorker(t *testing.T) {
 	m := newMediaStack(t)
-	m.worker()
+	metrics := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	m.worker("PARLEY_METRICS_ADDR=" + metrics)
 	photo, voice, video := readCorpus(t, "photo12mp.jpg"), readCorpus(t, "voice60s.m4a"), readCorpus(t, "video1080p.mp4")
 
 	t.Run("photo", func(t *testing.T) {
@@ -506,6 +507,27 @@ func TestMediaReachesMembersThroughSeparateWorker(t *testing.T) {
 		j := m.waitJob("image", "archived", id, 10*time.Second)
 		if j["attachment_id"] != id || j["kind"] != "image" || j["retried"] != 0.0 || j["error"] == "" {
 			t.Errorf("archived job: got %v, want attachment %s, kind image, no retries, an error", j, id)
+		}
+	})
+
+	t.Run("worker metrics", func(t *testing.T) {
+		resp, err := http.Get("http://" + metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`parley_media_jobs_total{kind="image",outcome="ready"} 1`,
+			`parley_media_jobs_total{kind="image",outcome="failed"} 1`,
+			`parley_media_jobs_total{kind="voice",outcome="ready"} 1`,
+			`parley_media_processing_seconds_count{kind="video"} 1`,
+			`parley_media_queue_depth{queue="image",state="archived"} 1`,
+			`parley_media_queue_latency_seconds{queue="voice"} 0`,
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("worker /metrics lacks %s", want)
+			}
 		}
 	})
 
