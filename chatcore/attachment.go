@@ -82,9 +82,11 @@ type AttachmentStore interface {
 	// AttachmentConversationIDs returns the conversations with messages that carry it.
 	AttachmentConversationIDs(ctx context.Context, id string) ([]string, error)
 	// ListAttachments returns up to limit attachments in status whose
-	// updated_at is before `before`, oldest first (expired pending uploads,
-	// processing ones that look stuck).
-	ListAttachments(ctx context.Context, status AttachmentStatus, before time.Time, limit int) ([]*Attachment, error)
+	// updated_at is before `before`, oldest first by (updated_at, id)
+	// (expired pending uploads, processing ones that look stuck). after,
+	// when not nil, is the last attachment of the previous page: the list
+	// continues past it.
+	ListAttachments(ctx context.Context, status AttachmentStatus, before time.Time, after *Attachment, limit int) ([]*Attachment, error)
 	// DeleteAttachment removes a pending attachment row. ENotFound if none.
 	DeleteAttachment(ctx context.Context, id string) error
 	// UploadedBytesSince sums the declared sizes of userID's attachments

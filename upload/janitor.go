@@ -79,8 +79,9 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 	// and keep those whose ExpiresAt has passed. Rows not yet expired end
 	// the walk: newer rows expire later still (with one configuration).
 	before := now
+	var after *chatcore.Attachment
 	for {
-		list, err := j.Store.ListAttachments(ctx, chatcore.StatusPending, before, batch)
+		list, err := j.Store.ListAttachments(ctx, chatcore.StatusPending, before, after, batch)
 		if err != nil {
 			return removed, err
 		}
@@ -102,6 +103,7 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 		if len(list) < batch {
 			return removed, nil
 		}
+		after = list[len(list)-1]
 		if err := ctx.Err(); err != nil {
 			return removed, err
 		}

@@ -14,10 +14,14 @@ import (
 	"github.com/parley-chat/parley/chatcore"
 )
 
-// reconcileBatch is how many stuck attachments one pass looks at.
-// ListAttachments has no cursor, so a pass sees the oldest ones only; live
-// tasks among them are cheap to skip.
-const reconcileBatch = 500
+// A pass pages through stuck attachments reconcileBatch at a time, at most
+// reconcilePages pages, so one pass stays bounded when a long backlog keeps
+// many rows in processing with live tasks (cheap to skip); the next pass
+// starts from the oldest again.
+const (
+	reconcileBatch = 500
+	reconcilePages = 20
+)
 
 // Reconciler keeps the database row the source of truth: it finds
 // attachments that have been processing longer than Config.StuckAfter and
@@ -100,27 +104,34 @@ func (r *Reconciler) ReconcileOnce(ctx context.Context) (int, error) {
 		return 0, errors.New("workers: reconciler needs Config.Store and Config.Redis")
 	}
 	before := r.clock.Now().Add(-r.stuckAfter)
-	stuck, err := r.store.ListAttachments(ctx, chatcore.StatusProcessing, before, reconcileBatch)
-	if err != nil {
-		return 0, fmt.Errorf("list stuck attachments: %w", err)
-	}
 	n := 0
-	for _, a := range stuck {
-		if ctx.Err() != nil {
-			return n, ctx.Err()
-		}
-		action, err := r.reconcile(ctx, a)
+	var after *chatcore.Attachment
+	for range reconcilePages {
+		stuck, err := r.store.ListAttachments(ctx, chatcore.StatusProcessing, before, after, reconcileBatch)
 		if err != nil {
-			r.log.Warn("reconcile attachment", slog.String("attachment_id", a.ID), slog.Any("error", err))
-			continue
+			return n, fmt.Errorf("list stuck attachments: %w", err)
 		}
-		if action != "" {
-			n++
-			r.reconciled.WithLabelValues(action).Inc()
-			r.log.Info("stuck attachment handed back to the queue",
-				slog.String("attachment_id", a.ID), slog.String("action", action),
-				slog.Time("updated_at", a.UpdatedAt))
+		for _, a := range stuck {
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			action, err := r.reconcile(ctx, a)
+			if err != nil {
+				r.log.Warn("reconcile attachment", slog.String("attachment_id", a.ID), slog.Any("error", err))
+				continue
+			}
+			if action != "" {
+				n++
+				r.reconciled.WithLabelValues(action).Inc()
+				r.log.Info("stuck attachment handed back to the queue",
+					slog.String("attachment_id", a.ID), slog.String("action", action),
+					slog.Time("updated_at", a.UpdatedAt))
+			}
 		}
+		if len(stuck) < reconcileBatch {
+			break
+		}
+		after = stuck[len(stuck)-1]
 	}
 	return n, nil
 }

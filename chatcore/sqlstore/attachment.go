@@ -166,11 +166,18 @@ func (s *Store) AttachmentConversationIDs(ctx context.Context, id string) ([]str
 }
 
 // ListAttachments returns up to limit (default 100, at most 1000)
-// attachments in status with updated_at before `before`, oldest first.
-func (s *Store) ListAttachments(ctx context.Context, status chatcore.AttachmentStatus, before time.Time, limit int) ([]*chatcore.Attachment, error) {
+// attachments in status with updated_at before `before`, oldest first by
+// (updated_at, id), continuing past after when it is not nil.
+func (s *Store) ListAttachments(ctx context.Context, status chatcore.AttachmentStatus, before time.Time, after *chatcore.Attachment, limit int) ([]*chatcore.Attachment, error) {
+	// Without a cursor, start before the oldest possible row.
+	afterAt, afterID := time.Unix(0, 0).UTC(), ""
+	if after != nil {
+		afterAt, afterID = UTC(after.UpdatedAt), after.ID
+	}
 	rows, err := s.read.QueryContext(ctx, `SELECT `+attachmentCols+` FROM attachments a
-WHERE a.status = $1 AND a.updated_at < $2 ORDER BY a.updated_at, a.id LIMIT $3`,
-		string(status), s.t(UTC(before)), clampLimit(limit, 100, 1000))
+WHERE a.status = $1 AND a.updated_at < $2 AND (a.updated_at > $3 OR (a.updated_at = $3 AND a.id > $4))
+ORDER BY a.updated_at, a.id LIMIT $5`,
+		string(status), s.t(UTC(before)), s.t(afterAt), afterID, clampLimit(limit, 100, 1000))
 	if err != nil {
 		return nil, fmt.Errorf("list attachments: %w", err)
 	}

@@ -176,7 +176,7 @@ func testListAttachments(t *testing.T, s chatcore.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			atts, err := s.ListAttachments(ctx(t), tc.status, tc.before, tc.limit)
+			atts, err := s.ListAttachments(ctx(t), tc.status, tc.before, nil, tc.limit)
 			if err != nil {
 				t.Fatalf("list attachments: %v", err)
 			}
@@ -189,7 +189,33 @@ func testListAttachments(t *testing.T, s chatcore.Store) {
 			}
 		})
 	}
-	got, err := s.ListAttachments(ctx(t), chatcore.StatusProcessing, at(time.Hour), 1)
+	// Paging with the last row of each page as the cursor visits every row
+	// once, also when rows share an updated_at.
+	same := MustAttachment(t, s, u, chatcore.StatusPending, 1, at(2*time.Minute))
+	var paged []string
+	var after *chatcore.Attachment
+	for range 10 {
+		page, err := s.ListAttachments(ctx(t), chatcore.StatusPending, at(time.Hour), after, 2)
+		if err != nil {
+			t.Fatalf("list attachments page: %v", err)
+		}
+		for _, a := range page {
+			paged = append(paged, a.ID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1]
+	}
+	want := []string{p1.ID, p2.ID, same.ID, p3.ID}
+	if p2.ID > same.ID {
+		want = []string{p1.ID, same.ID, p2.ID, p3.ID}
+	}
+	if diff := cmp.Diff(want, paged); diff != "" {
+		t.Errorf("paged ListAttachments (-want +got):\n%s", diff)
+	}
+
+	got, err := s.ListAttachments(ctx(t), chatcore.StatusProcessing, at(time.Hour), nil, 1)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("list attachments: got %d, err %v", len(got), err)
 	}
