@@ -2,6 +2,7 @@ package upload_test
 
 import (
 	"context"
+	"errors"
 	"github.com/parley-chat/parley/chatcore/inmem"
 	"net/http"
 	"net/http/httptest"
@@ -19,17 +20,34 @@ import (
 	"github.com/parley-chat/parley/upload/s3"
 )
 
-// countingEnqueuer records what was enqueued.
+// countingEnqueuer records what was enqueued. Like the workers' asynq
+// enqueuer it is idempotent by attachment id: a repeat adds no second task.
+// While down is set it fails, as when Redis is unreachable.
 type countingEnqueuer struct {
-	mu  sync.Mutex
-	ids []string
+	mu   sync.Mutex
+	ids  []string
+	down bool
 }
 
 func (e *countingEnqueuer) EnqueueAttachment(ctx context.Context, a *chatcore.Attachment) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.down {
+		return errors.New("queue unreachable")
+	}
+	for _, id := range e.ids {
+		if id == a.ID {
+			return nil
+		}
+	}
 	e.ids = append(e.ids, a.ID)
 	return nil
+}
+
+func (e *countingEnqueuer) setDown(down bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.down = down
 }
 
 func (e *countingEnqueuer) count(id string) int {

@@ -169,7 +169,13 @@ func (s *Service) CompleteUpload(ctx context.Context, userID, uploadID string) (
 		return nil, chatcore.Errorf(chatcore.ENotFound, "upload not found")
 	}
 	if a.Status != chatcore.StatusPending {
-		return a, nil // completed before: processing, ready or failed
+		// Completed before. If the queue was down the first time, a repeat
+		// puts the task back now instead of waiting for the reconciler;
+		// enqueueing is idempotent by attachment id, so no second job.
+		if a.Status == chatcore.StatusProcessing {
+			s.enqueue(ctx, a)
+		}
+		return a, nil
 	}
 	now := s.clock.Now()
 	if !a.ExpiresAt.IsZero() && now.After(a.ExpiresAt) {
@@ -214,15 +220,21 @@ func (s *Service) CompleteUpload(ctx context.Context, userID, uploadID string) (
 	s.log.InfoContext(ctx, "upload completed",
 		slog.String("attachment_id", a.ID), slog.String("user_id", userID),
 		slog.String("kind", string(a.Kind)), slog.String("content_type", sniffed), slog.Int64("size", a.Size))
-	if s.cfg.Enqueuer != nil {
-		// The row is the source of truth: if the queue is down, the
-		// workers' reconciler finds the attachment stuck in processing.
-		if err := s.cfg.Enqueuer.EnqueueAttachment(ctx, a); err != nil {
-			s.log.ErrorContext(ctx, "enqueue attachment",
-				slog.String("attachment_id", a.ID), slog.Any("error", err))
-		}
-	}
+	s.enqueue(ctx, a)
 	return a, nil
+}
+
+// enqueue hands a to the workers. The row is the source of truth: if the
+// queue is down, the attachment stays processing and a repeated complete
+// or the workers' reconciler enqueues it later.
+func (s *Service) enqueue(ctx context.Context, a *chatcore.Attachment) {
+	if s.cfg.Enqueuer == nil {
+		return
+	}
+	if err := s.cfg.Enqueuer.EnqueueAttachment(ctx, a); err != nil {
+		s.log.ErrorContext(ctx, "enqueue attachment",
+			slog.String("attachment_id", a.ID), slog.Any("error", err))
+	}
 }
 
 // reject deletes a pending upload's object and row; failures are logged

@@ -223,6 +223,34 @@ func TestUploadFlow(t *testing.T) {
 	}
 }
 
+func TestCompleteAgainEnqueuesWhatTheQueueMissed(t *testing.T) {
+	h := newHarness(t, "local", nil)
+	ctx := t.Context()
+	data := pngBytes(t, 1_000)
+	ticket := h.create(t, alice, chatcore.UploadRequest{Kind: "image", ContentType: "image/png", Size: int64(len(data)), Filename: "a.png", ConversationID: h.conv})
+	id := ticket.Upload.ID
+	h.send(t, ticket, data)
+
+	h.enq.setDown(true)
+	a, err := h.svc.CompleteUpload(ctx, alice, id)
+	if err != nil {
+		t.Fatalf("complete with the queue down: %v (want accepted: the row is the source of truth)", err)
+	}
+	if a.Status != chatcore.StatusProcessing || h.enq.count(id) != 0 {
+		t.Fatalf("with the queue down: got status %q and %d tasks, want processing and 0", a.Status, h.enq.count(id))
+	}
+	h.enq.setDown(false)
+	if _, err := h.svc.CompleteUpload(ctx, alice, id); err != nil {
+		t.Fatalf("complete again: %v", err)
+	}
+	if _, err := h.svc.CompleteUpload(ctx, alice, id); err != nil {
+		t.Fatalf("complete a third time: %v", err)
+	}
+	if got := h.enq.count(id); got != 1 {
+		t.Fatalf("after the queue came back: got %d tasks, want exactly 1", got)
+	}
+}
+
 func TestCompleteRejects(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
