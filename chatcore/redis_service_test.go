@@ -11,7 +11,7 @@ import (
 
 	"github.com/parley-chat/parley/chatcore"
 	"github.com/parley-chat/parley/chatcore/redis"
-	"github.com/parley-chat/parley/deploy/testenv"
+	"github.com/parley-chat/parley/internal/testenv"
 )
 
 // TestServiceRedisTwoNodes runs two Services ("nodes") on one SQLite

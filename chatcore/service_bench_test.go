@@ -20,7 +20,7 @@ import (
 	"github.com/parley-chat/parley/chatcore/inmem"
 	"github.com/parley-chat/parley/chatcore/postgres"
 	"github.com/parley-chat/parley/chatcore/redis"
-	"github.com/parley-chat/parley/deploy/testenv"
+	"github.com/parley-chat/parley/internal/testenv"
 )
 
 // MustOpenPostgres returns a migrated store on a fresh database, dropped

@@ -14,7 +14,7 @@ import (
 	"github.com/parley-chat/parley/chatcore"
 	"github.com/parley-chat/parley/chatcore/postgres"
 	"github.com/parley-chat/parley/chatcore/sqlite"
-	"github.com/parley-chat/parley/deploy/testenv"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/upload"
 	"github.com/parley-chat/parley/upload/local"
 	"github.com/parley-chat/parley/upload/s3"

@@ -1,6 +1,6 @@
 package upload
 
-import "github.com/parley-chat/parley/chatcore/ratelimit"
+import "github.com/parley-chat/parley/internal/ratelimit"
 
 // uploadLimiter is the per-user limit on upload requests, counted per
 // process: with several chat nodes each allows the rate (the daily quota,

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/parley-chat/parley/chatcore/ratelimit"
+	"github.com/parley-chat/parley/internal/ratelimit"
 	"log/slog"
 	"mime"
 	"path"

@@ -24,7 +24,7 @@ import (
 	"github.com/parley-chat/parley/chatcore"
 	pg "github.com/parley-chat/parley/chatcore/postgres"
 	"github.com/parley-chat/parley/chatcore/sqlite"
-	"github.com/parley-chat/parley/deploy/testenv"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/upload/s3"
 	"github.com/parley-chat/parley/workers"
 )

@@ -22,7 +22,7 @@ import (
 	"github.com/parley-chat/parley/chatcore"
 	chatredis "github.com/parley-chat/parley/chatcore/redis"
 	"github.com/parley-chat/parley/chatcore/sqlite"
-	"github.com/parley-chat/parley/deploy/testenv"
+	"github.com/parley-chat/parley/internal/testenv"
 )
 
 // testJWTSecret signs the access tokens of test services.

@@ -1,6 +1,6 @@
 // Package postgres is the Postgres adapter of chatcore.Store, for
 // `parley serve` and `parley worker`. It shares its SQL with the sqlite
-// adapter (chatcore/sqlstore) through database/sql and pgx's stdlib driver,
+// adapter (internal/sqlstore) through database/sql and pgx's stdlib driver,
 // which keeps pgx's per-connection statement cache, so a cached statement
 // costs one round trip. A message without attachments is stored by a single
 // statement (a data-modifying CTE that bumps last_seq and inserts the row).

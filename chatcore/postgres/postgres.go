@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/parley-chat/parley/chatcore"
-	"github.com/parley-chat/parley/chatcore/sqlstore"
+	"github.com/parley-chat/parley/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql

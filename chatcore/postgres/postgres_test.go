@@ -12,7 +12,7 @@ import (
 	"github.com/parley-chat/parley/chatcore"
 	"github.com/parley-chat/parley/chatcore/postgres"
 	"github.com/parley-chat/parley/chatcore/storetest"
-	"github.com/parley-chat/parley/deploy/testenv"
+	"github.com/parley-chat/parley/internal/testenv"
 )
 
 // mustOpen opens a migrated, fresh database that is dropped when tb ends.

@@ -11,7 +11,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/parley-chat/parley/deploy/testenv"
+	"github.com/parley-chat/parley/internal/testenv"
 )
 
 // backend is a Redis to run a test against: the real server (through

@@ -18,7 +18,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/parley-chat/parley/chatcore"
-	"github.com/parley-chat/parley/chatcore/sqlstore"
+	"github.com/parley-chat/parley/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql

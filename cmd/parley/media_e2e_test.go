@@ -24,7 +24,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 	"github.com/hibiken/asynq"
 
-	"github.com/parley-chat/parley/deploy/testenv"
+	"github.com/parley-chat/parley/internal/testenv"
 )
 
 // The media end-to-end tests run a chat node and media workers as separate

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/deploy/testenv"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/upload"
 	"github.com/parley-chat/parley/upload/s3"
 	"github.com/parley-chat/parley/upload/storetest"
