@@ -6,16 +6,24 @@ PKGS := ./...
 FUZZTIME ?= 20s
 BIN := bin/parley
 
-.PHONY: run test deps services build vet fmt-check fuzz bench clean
+.PHONY: run test deps services build vet fmt-check fuzz bench clean deploy-check
 
 ## run: start `parley dev` (SQLite, embedded Redis, local object store, worker) on 127.0.0.1:8080
 run: deps
 	$(GO) run ./cmd/parley dev $(ARGS)
 
-## test: deps + services, then gofmt, go vet, go test -race, a short fuzz run
+## test: deps + services, then gofmt, go vet, go test -race, a short fuzz run,
+## and the checks of what deploy/ ships (their own module: deploy/check)
 test: deps services fmt-check vet
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory deploy-check
+
+## deploy-check: Helm chart (lint, render, strict decode), plain manifests
+## generated from it, dashboard and alert rules (promtool, metric names),
+## compose file. After editing deploy/, run deploy/generate.sh.
+deploy-check:
+	cd deploy/check && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 deps:
 	@bash deploy/deps.sh

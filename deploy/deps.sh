@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh installs what building and testing Parley needs on a Debian machine:
 # ffmpeg/ffprobe, libopus + libopusfile (cgo, via pkg-config), libturbojpeg,
-# heif-convert/heif-enc, exiftool and opusinfo (test corpus and checks), and
-# the versitygw S3 server (go install). It installs only what is missing, and
+# heif-convert/heif-enc, exiftool and opusinfo (test corpus and checks),
+# promtool (prometheus) and helm for deploy/check, and the versitygw S3
+# server (go install). It installs only what is missing, and
 # fails with a clear message when it cannot (not root, no apt-get).
 set -euo pipefail
 
@@ -19,6 +20,7 @@ have_cmd heif-convert || need_pkgs+=(libheif-examples)
 have_cmd exiftool || need_pkgs+=(libimage-exiftool-perl)
 have_cmd opusinfo || need_pkgs+=(opus-tools)
 have_cmd gcc || need_pkgs+=(gcc)
+have_cmd promtool || need_pkgs+=(prometheus)
 if have_cmd pkg-config; then
 	have_pc opus || need_pkgs+=(libopus-dev)
 	have_pc opusfile || need_pkgs+=(libopusfile-dev)
@@ -56,4 +58,12 @@ GOBIN="$(go env GOPATH)/bin"
 if ! [ -x "$GOBIN/versitygw" ] && ! have_cmd versitygw; then
 	echo "deps: go install versitygw@${VERSITYGW_VERSION} (about a minute)" >&2
 	go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}"
+fi
+
+# deploy/check (make test) lints and renders the Helm chart with helm and
+# checks the alert rules with promtool (Debian's prometheus package).
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+if ! [ -x "$GOBIN/helm" ] && ! have_cmd helm; then
+	echo "deps: go install helm@${HELM_VERSION} (a minute or two)" >&2
+	go install "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
 fi
