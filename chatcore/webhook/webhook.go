@@ -3,9 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,9 +45,12 @@ type Config struct {
 	QueueSize int
 	// Workers is how many deliveries run at once. If zero, 4.
 	Workers int
-	// Secret, when set, signs each body: X-Parley-Signature: sha256=<hex
-	// HMAC-SHA256 of the body>.
+	// Secret, when set, signs each attempt: X-Parley-Timestamp: <unix
+	// seconds> and X-Parley-Signature: sha256=<hex HMAC-SHA256 with Secret
+	// of timestamp + "." + body>. Receivers check it with Verify.
 	Secret string
+	// Now is the clock of the signature's timestamp. If nil, time.Now.
+	Now func() time.Time
 	// Logger receives drops, failures and give-ups. If nil, slog.Default().
 	Logger *slog.Logger
 	// HTTPClient sends the requests. If nil, a client with no overall
@@ -87,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
 }
@@ -281,9 +284,9 @@ func (n *Notifier) post(note chatcore.Notification, body []byte) (time.Duration,
 	req.Header.Set("User-Agent", "parley-webhook/1")
 	req.Header.Set("Idempotency-Key", note.ConversationID+":"+strconv.FormatInt(note.Seq, 10)+":"+note.UserID)
 	if n.cfg.Secret != "" {
-		mac := hmac.New(sha256.New, []byte(n.cfg.Secret))
-		mac.Write(body)
-		req.Header.Set("X-Parley-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		ts := strconv.FormatInt(n.cfg.Now().Unix(), 10)
+		req.Header.Set(HeaderTimestamp, ts)
+		req.Header.Set(HeaderSignature, Sign(n.cfg.Secret, ts, body))
 	}
 	resp, err := n.cfg.HTTPClient.Do(req)
 	if err != nil {

@@ -23,8 +23,8 @@ import (
 
 // request is what the test server saw.
 type request struct {
-	Method, ContentType, IdempotencyKey, Signature string
-	Body                                           []byte
+	Method, ContentType, IdempotencyKey, Timestamp, Signature string
+	Body                                                      []byte
 }
 
 // recorder is a webhook endpoint that answers with the given statuses in
@@ -40,7 +40,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.mu.Lock()
 	rec.requests = append(rec.requests, request{
 		Method: r.Method, ContentType: r.Header.Get("Content-Type"),
-		IdempotencyKey: r.Header.Get("Idempotency-Key"), Signature: r.Header.Get("X-Parley-Signature"),
+		IdempotencyKey: r.Header.Get("Idempotency-Key"), Timestamp: r.Header.Get("X-Parley-Timestamp"), Signature: r.Header.Get("X-Parley-Signature"),
 		Body: body,
 	})
 	status := rec.statuses[min(len(rec.requests), len(rec.statuses))-1]
@@ -84,7 +84,8 @@ var note = chatcore.Notification{UserID: "u2", ConversationID: "c1", Seq: 42, Se
 func TestNotifierDeliversJSON(t *testing.T) {
 	rec := &recorder{statuses: []int{http.StatusNoContent}}
 	srv := newServer(t, rec)
-	n := webhook.New(webhook.Config{URL: srv.URL, Secret: "s3cret", Logger: quiet()})
+	sent := time.Unix(1_800_000_000, 0)
+	n := webhook.New(webhook.Config{URL: srv.URL, Secret: "s3cret", Logger: quiet(), Now: func() time.Time { return sent }})
 	if err := n.Notify(context.Background(), note); err != nil {
 		t.Fatalf("notify: %v", err)
 	}
@@ -95,12 +96,17 @@ func TestNotifierDeliversJSON(t *testing.T) {
 		t.Fatalf("requests: got %d, want 1", len(reqs))
 	}
 	got := reqs[0]
+	// The signature is HMAC-SHA256(secret, timestamp + "." + body), computed
+	// here independently of the package.
 	mac := hmac.New(sha256.New, []byte("s3cret"))
-	mac.Write(got.Body)
+	mac.Write([]byte("1800000000." + string(got.Body)))
 	want := request{
 		Method: http.MethodPost, ContentType: "application/json",
-		IdempotencyKey: "c1:42:u2", Signature: "sha256=" + hex.EncodeToString(mac.Sum(nil)),
+		IdempotencyKey: "c1:42:u2", Timestamp: "1800000000", Signature: "sha256=" + hex.EncodeToString(mac.Sum(nil)),
 		Body: got.Body,
+	}
+	if err := webhook.Verify("s3cret", got.Timestamp, got.Signature, got.Body, sent.Add(time.Minute), 5*time.Minute); err != nil {
+		t.Errorf("verify: %v", err)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("request (-want +got):\n%s", diff)
@@ -229,5 +235,34 @@ func TestNotifierWithoutURL(t *testing.T) {
 	defer mustClose(t, n)
 	if err := n.Notify(context.Background(), note); !errors.Is(err, webhook.ErrNoURL) {
 		t.Errorf("notify: got %v, want ErrNoURL", err)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	body := []byte(`{"user_id":"u"}`)
+	ts := "1800000000"
+	good := webhook.Sign("k", ts, body)
+	for _, tc := range []struct {
+		name, secret, ts, sig string
+		body                  []byte
+		now                   time.Time
+		want                  error
+	}{
+		{"good", "k", ts, good, body, now, nil},
+		{"wrong secret", "other", ts, good, body, now, webhook.ErrBadSignature},
+		{"body changed", "k", ts, good, []byte(`{"user_id":"v"}`), now, webhook.ErrBadSignature},
+		{"timestamp changed", "k", "1800000001", good, body, now, webhook.ErrBadSignature},
+		{"replayed later", "k", ts, good, body, now.Add(6 * time.Minute), webhook.ErrStaleTimestamp},
+		{"from the future", "k", ts, good, body, now.Add(-6 * time.Minute), webhook.ErrStaleTimestamp},
+		{"no timestamp", "k", "", good, body, now, webhook.ErrStaleTimestamp},
+		{"no signature", "k", ts, "", body, now, webhook.ErrBadSignature},
+		{"bare hex", "k", ts, good[len("sha256="):], body, now, webhook.ErrBadSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := webhook.Verify(tc.secret, tc.ts, tc.sig, tc.body, tc.now, 5*time.Minute); !errors.Is(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
