@@ -5,16 +5,6 @@ import (
 	"time"
 )
 
-// AttachmentKind is what the client declared it uploads.
-type AttachmentKind string
-
-const (
-	AttachImage AttachmentKind = "image"
-	AttachVoice AttachmentKind = "voice"
-	AttachVideo AttachmentKind = "video"
-	AttachFile  AttachmentKind = "file"
-)
-
 // AttachmentStatus is where an attachment is in its life.
 type AttachmentStatus string
 

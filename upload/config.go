@@ -36,22 +36,14 @@ type KindLimit struct {
 }
 
 // DefaultLimits returns the per-kind limits used for kinds Config.Limits
-// leaves out: image ≤ 25 MiB, voice ≤ 16 MiB, video ≤ 512 MiB, file ≤ 100 MiB.
+// leaves out, from the kind table (chatcore.MediaKinds): image ≤ 25 MiB,
+// voice ≤ 16 MiB, video ≤ 512 MiB, file ≤ 100 MiB.
 func DefaultLimits() map[chatcore.AttachmentKind]KindLimit {
-	return map[chatcore.AttachmentKind]KindLimit{
-		chatcore.AttachImage: {MaxBytes: 25 << 20, ContentTypes: []string{
-			"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif", "image/avif",
-		}},
-		chatcore.AttachVoice: {MaxBytes: 16 << 20, ContentTypes: []string{
-			"audio/mp4", "audio/m4a", "audio/x-m4a", "audio/aac", "audio/mpeg", "audio/ogg", "audio/opus",
-			"audio/webm", "audio/wav", "audio/x-wav", "audio/wave", "audio/amr", "audio/amr-wb", "audio/3gpp",
-			"audio/flac", "audio/x-flac",
-		}},
-		chatcore.AttachVideo: {MaxBytes: 512 << 20, ContentTypes: []string{
-			"video/mp4", "video/quicktime", "video/3gpp", "video/webm", "video/x-matroska",
-		}},
-		chatcore.AttachFile: {MaxBytes: 100 << 20, ContentTypes: []string{"*"}},
+	limits := make(map[chatcore.AttachmentKind]KindLimit)
+	for _, k := range chatcore.MediaKinds() {
+		limits[k.Kind] = KindLimit{MaxBytes: k.MaxBytes, ContentTypes: k.ContentTypes}
 	}
+	return limits
 }
 
 // Store is what the Service needs of chatcore.Store.
@@ -169,9 +161,7 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("object store is required"))
 	}
 	for kind, l := range c.Limits {
-		switch kind {
-		case chatcore.AttachImage, chatcore.AttachVoice, chatcore.AttachVideo, chatcore.AttachFile:
-		default:
+		if _, ok := chatcore.MediaKindOf(kind); !ok {
 			errs = append(errs, fmt.Errorf("limits: unknown kind %q", kind))
 		}
 		for _, t := range l.ContentTypes {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/parley-chat/parley/internal/ratelimit"
 	"log/slog"
 	"mime"
 	"path"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/internal/ratelimit"
 	"github.com/parley-chat/parley/pipeline"
 )
 
@@ -51,7 +51,7 @@ func NewService(cfg Config) (*Service, error) {
 func (s *Service) CreateUpload(ctx context.Context, userID string, req chatcore.UploadRequest) (*chatcore.UploadTicket, error) {
 	limit, ok := s.cfg.Limits[req.Kind]
 	if !ok {
-		return nil, chatcore.Errorf(chatcore.EInvalid, "kind must be one of image, voice, video, file")
+		return nil, chatcore.Errorf(chatcore.EInvalid, "kind must be one of %s", chatcore.MediaKindList())
 	}
 	contentType, err := s.checkContentType(req.Kind, limit, req.ContentType)
 	if err != nil {
@@ -138,8 +138,8 @@ func (s *Service) CreateUpload(ctx context.Context, userID string, req chatcore.
 // case, if kind accepts it.
 func (s *Service) checkContentType(kind chatcore.AttachmentKind, limit KindLimit, declared string) (string, error) {
 	if strings.TrimSpace(declared) == "" {
-		if kind == chatcore.AttachFile {
-			return "application/octet-stream", nil
+		if mk, _ := chatcore.MediaKindOf(kind); mk.DefaultContentType != "" {
+			return mk.DefaultContentType, nil
 		}
 		return "", chatcore.Errorf(chatcore.EInvalid, "content_type is required")
 	}
@@ -203,7 +203,8 @@ func (s *Service) CompleteUpload(ctx context.Context, userID, uploadID string) (
 		return nil, fmt.Errorf("read head of upload %s: %w", a.ID, err)
 	}
 	sniffed, _ := pipeline.Sniff(head)
-	if !pipeline.Compatible(sniffed, pipeline.Kind(a.Kind)) {
+	mk, _ := chatcore.MediaKindOf(a.Kind)
+	if !pipeline.Compatible(sniffed, pipeline.Kind(mk.Pipeline)) {
 		s.reject(ctx, a, "kind_mismatch", slog.String("sniffed", sniffed))
 		return nil, chatcore.Errorf(chatcore.EUnprocessable, "the file is %s, not a valid %s upload", sniffed, a.Kind)
 	}
@@ -297,19 +298,13 @@ func (s *Service) DownloadURL(ctx context.Context, userID, id, variant string) (
 	return u, nil
 }
 
-// variantExt names derived files by what they hold.
-var variantExt = map[string]string{
-	"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
-	"audio/ogg": ".ogg", "audio/mp4": ".m4a", "audio/mpeg": ".mp3", "video/mp4": ".mp4",
-}
-
 // downloadName is the original's file name, or for a derived variant the
 // same stem with the variant and its extension ("beach-preview.jpg").
 func downloadName(a *chatcore.Attachment, variant string, v chatcore.Variant) string {
 	name := a.Filename
 	if name == "" {
 		name = string(a.Kind) + "-" + a.ID
-		if ext := variantExt[v.ContentType]; ext != "" && variant == chatcore.VariantOriginal {
+		if ext := chatcore.FileExtension(v.ContentType); ext != "" && variant == chatcore.VariantOriginal {
 			name += ext
 		}
 	}
@@ -317,7 +312,7 @@ func downloadName(a *chatcore.Attachment, variant string, v chatcore.Variant) st
 		return name
 	}
 	stem := strings.TrimSuffix(name, path.Ext(name))
-	return stem + "-" + variant + variantExt[v.ContentType]
+	return stem + "-" + variant + chatcore.FileExtension(v.ContentType)
 }
 
 func rateLimited(wait time.Duration, format string, args ...any) error {

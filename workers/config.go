@@ -40,8 +40,8 @@ type Config struct {
 	// Concurrency is how many tasks this process works on at once.
 	// If zero or negative, runtime.NumCPU().
 	Concurrency int
-	// Queues maps queue names (QueueVoice, QueueImage, QueueFile,
-	// QueueVideo) to weights; a queue left out or weighted zero is not
+	// Queues maps queue names (AllQueues: "voice", "image", "file",
+	// "video") to weights; a queue left out or weighted zero is not
 	// served by this process (e.g. {"video": 1} for a video-only worker).
 	// If empty, DefaultQueueWeights().
 	Queues map[string]int

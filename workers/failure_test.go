@@ -63,7 +63,7 @@ func TestFailuresOnTheLastTry(t *testing.T) {
 			if f.Attachment.Error != tc.wantReason {
 				t.Errorf("got reason %q, want %q", f.Attachment.Error, tc.wantReason)
 			}
-			info := waitTask(t, e.inspector(t), workers.QueueImage, a.ID, 10*time.Second, func(ti *asynq.TaskInfo) bool {
+			info := waitTask(t, e.inspector(t), workers.QueueFor(chatcore.AttachImage), a.ID, 10*time.Second, func(ti *asynq.TaskInfo) bool {
 				return ti.State == asynq.TaskStateArchived
 			})
 			if info.Retried != tc.wantRetried {
@@ -108,7 +108,7 @@ func TestShutdownHandsInFlightTasksBack(t *testing.T) {
 	if took := time.Since(begin); took > 5*time.Second {
 		t.Errorf("Shutdown took %v, want about the 300ms shutdown timeout", took)
 	}
-	info, err := e.inspector(t).GetTaskInfo(workers.QueueVideo, a.ID)
+	info, err := e.inspector(t).GetTaskInfo(workers.QueueFor(chatcore.AttachVideo), a.ID)
 	if err != nil || info.State != asynq.TaskStatePending || info.Retried != 0 {
 		t.Errorf("got %+v (err %v), want the task pending again without a retry used", info, err)
 	}

@@ -158,7 +158,8 @@ func (h *Handler) run(ctx context.Context, a *chatcore.Attachment, st *stages) e
 	if err := os.Mkdir(out, 0o700); err != nil {
 		return fmt.Errorf("temp dir: %w", err)
 	}
-	res, err := h.process(ctx, pipeline.Kind(a.Kind), src, out, h.limits)
+	mk, _ := chatcore.MediaKindOf(a.Kind)
+	res, err := h.process(ctx, pipeline.Kind(mk.Pipeline), src, out, h.limits)
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
@@ -351,19 +352,11 @@ func VariantKey(originalKey, variant, ext string) string {
 	return originalKey + ".d/" + variant + ext
 }
 
-// extension picks a file extension for a derived file.
+// extension picks a file extension for a derived file: the kind table's
+// (chatcore.FileExtension), else the file's own, else the system's.
 func extension(contentType, file string) string {
-	switch strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0])) {
-	case "image/jpeg":
-		return ".jpg"
-	case "image/png":
-		return ".png"
-	case "image/webp":
-		return ".webp"
-	case "audio/ogg", "audio/opus":
-		return ".ogg"
-	case "video/mp4":
-		return ".mp4"
+	if ext := chatcore.FileExtension(contentType); ext != "" {
+		return ext
 	}
 	if ext := filepath.Ext(file); ext != "" {
 		return ext

@@ -28,7 +28,7 @@ func TestEnqueueTwiceMakesOneTask(t *testing.T) {
 			t.Fatalf("enqueue #%d: %v", i+1, err)
 		}
 	}
-	tasks, err := e.inspector(t).ListPendingTasks(workers.QueueImage)
+	tasks, err := e.inspector(t).ListPendingTasks(workers.QueueFor(chatcore.AttachImage))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +36,8 @@ func TestEnqueueTwiceMakesOneTask(t *testing.T) {
 		t.Fatalf("got %d pending tasks, want 1", len(tasks))
 	}
 	got := tasks[0]
-	if got.ID != a.ID || got.Type != workers.TypeImage || got.MaxRetry != 3 {
-		t.Errorf("got task id %s type %s max retry %d, want %s %s 3", got.ID, got.Type, got.MaxRetry, a.ID, workers.TypeImage)
+	if got.ID != a.ID || got.Type != workers.TypeFor(chatcore.AttachImage) || got.MaxRetry != 3 {
+		t.Errorf("got task id %s type %s max retry %d, want %s %s 3", got.ID, got.Type, got.MaxRetry, a.ID, workers.TypeFor(chatcore.AttachImage))
 	}
 	if want := `{"attachment_id":"` + a.ID + `"}`; string(got.Payload) != want {
 		t.Errorf("got payload %s, want %s", got.Payload, want)
@@ -152,10 +152,10 @@ func TestBadTasksAreNotRetried(t *testing.T) {
 		name string
 		task *asynq.Task
 	}{
-		{"bad payload", asynq.NewTask(workers.TypeImage, []byte("{"))},
-		{"no id", asynq.NewTask(workers.TypeImage, []byte(`{}`))},
+		{"bad payload", asynq.NewTask(workers.TypeFor(chatcore.AttachImage), []byte("{"))},
+		{"no id", asynq.NewTask(workers.TypeFor(chatcore.AttachImage), []byte(`{}`))},
 		{"unknown type", asynq.NewTask("media:hologram", []byte(`{"attachment_id":"x"}`))},
-		{"attachment gone", asynq.NewTask(workers.TypeImage, []byte(`{"attachment_id":"`+newID()+`"}`))},
+		{"attachment gone", asynq.NewTask(workers.TypeFor(chatcore.AttachImage), []byte(`{"attachment_id":"`+newID()+`"}`))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := h.ProcessTask(e.ctx, tc.task)
@@ -180,7 +180,7 @@ func TestCorruptFileFailsAndIsArchivedAtOnce(t *testing.T) {
 	if !slices.Contains(ev.Recipients, e.bob) {
 		t.Errorf("got recipients %v, want bob (%s) among them", ev.Recipients, e.bob)
 	}
-	info := waitTask(t, e.inspector(t), workers.QueueImage, a.ID, 10*time.Second, func(ti *asynq.TaskInfo) bool {
+	info := waitTask(t, e.inspector(t), workers.QueueFor(chatcore.AttachImage), a.ID, 10*time.Second, func(ti *asynq.TaskInfo) bool {
 		return ti.State == asynq.TaskStateArchived
 	})
 	if info.Retried != 0 || !strings.Contains(info.LastErr, "corrupt") {
@@ -200,7 +200,7 @@ func TestObjectStoreDownRetriesThenSucceeds(t *testing.T) {
 	if err := e.enqueuer(t, workers.EnqueueOptions{MaxRetry: 50}).EnqueueAttachment(e.ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	info := waitTask(t, e.inspector(t), workers.QueueImage, a.ID, 60*time.Second, func(ti *asynq.TaskInfo) bool {
+	info := waitTask(t, e.inspector(t), workers.QueueFor(chatcore.AttachImage), a.ID, 60*time.Second, func(ti *asynq.TaskInfo) bool {
 		return ti.Retried >= 2
 	})
 	if !strings.Contains(info.LastErr, "original") {
@@ -237,7 +237,7 @@ func TestLastTryMarksFailedThenRequeueTurnsReady(t *testing.T) {
 		}
 		time.Sleep(30 * time.Millisecond)
 	}
-	want := chatcore.Job{Queue: workers.QueueImage, TaskID: a.ID, AttachmentID: a.ID, Kind: "image", State: "archived", Retried: 1, MaxRetry: 1}
+	want := chatcore.Job{Queue: workers.QueueFor(chatcore.AttachImage), TaskID: a.ID, AttachmentID: a.ID, Kind: "image", State: "archived", Retried: 1, MaxRetry: 1}
 	if len(list) != 1 {
 		t.Fatalf("got %d archived jobs, want 1", len(list))
 	}
@@ -251,7 +251,7 @@ func TestLastTryMarksFailedThenRequeueTurnsReady(t *testing.T) {
 	}
 
 	e.s3.Start() // the cause is fixed
-	if err := jobs.RequeueJob(e.ctx, workers.QueueImage, a.ID); err != nil {
+	if err := jobs.RequeueJob(e.ctx, workers.QueueFor(chatcore.AttachImage), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	e.bus.waitAttachment(t, a.ID, chatcore.StatusProcessing, 30*time.Second)

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/pipeline"
 	"github.com/parley-chat/parley/workers"
 )
 
@@ -29,10 +30,13 @@ func TestJobServiceErrors(t *testing.T) {
 	}{
 		{"list unknown queue", func() error { _, err := jobs.ListJobs(e.ctx, "nope", "archived", 10); return err }, chatcore.EInvalid},
 		{"list unknown state", func() error { _, err := jobs.ListJobs(e.ctx, "", "dead", 10); return err }, chatcore.EInvalid},
-		{"list a queue never used", func() error { _, err := jobs.ListJobs(e.ctx, workers.QueueVideo, "archived", 10); return err }, ""},
+		{"list a queue never used", func() error {
+			_, err := jobs.ListJobs(e.ctx, workers.QueueFor(chatcore.AttachVideo), "archived", 10)
+			return err
+		}, ""},
 		{"requeue unknown queue", func() error { return jobs.RequeueJob(e.ctx, "nope", a.ID) }, chatcore.EInvalid},
-		{"requeue unknown task", func() error { return jobs.RequeueJob(e.ctx, workers.QueueImage, newID()) }, chatcore.ENotFound},
-		{"requeue a pending task", func() error { return jobs.RequeueJob(e.ctx, workers.QueueImage, a.ID) }, chatcore.EConflict},
+		{"requeue unknown task", func() error { return jobs.RequeueJob(e.ctx, workers.QueueFor(chatcore.AttachImage), newID()) }, chatcore.ENotFound},
+		{"requeue a pending task", func() error { return jobs.RequeueJob(e.ctx, workers.QueueFor(chatcore.AttachImage), a.ID) }, chatcore.EConflict},
 		{"requeue all in a bad state", func() error { _, err := jobs.RequeueAll(e.ctx, "", "pending"); return err }, chatcore.EInvalid},
 		{"requeue all archived", func() error { _, err := jobs.RequeueAll(e.ctx, "", "archived"); return err }, ""},
 	} {
@@ -65,16 +69,16 @@ func TestRequeueAllArchived(t *testing.T) {
 		}
 		ids = append(ids, a.ID)
 	}
-	if n, err := jobs.RequeueAll(e.ctx, workers.QueueImage, "archived"); err != nil || n != 2 {
+	if n, err := jobs.RequeueAll(e.ctx, workers.QueueFor(chatcore.AttachImage), "archived"); err != nil || n != 2 {
 		t.Fatalf("requeue image: got %d (err %v), want 2", n, err)
 	}
 	if n, err := jobs.RequeueAll(e.ctx, "", ""); err != nil || n != 1 {
 		t.Fatalf("requeue the rest: got %d (err %v), want 1", n, err)
 	}
 	for _, id := range ids {
-		q := workers.QueueImage
+		q := workers.QueueFor(chatcore.AttachImage)
 		if id == ids[2] {
-			q = workers.QueueFile
+			q = workers.QueueFor(chatcore.AttachFile)
 		}
 		if info, err := insp.GetTaskInfo(q, id); err != nil || info.State != asynq.TaskStatePending {
 			t.Errorf("task %s: got %+v (err %v), want pending", id, info, err)
@@ -137,16 +141,25 @@ func TestAdminUILoadsNothingFromTheInternet(t *testing.T) {
 	}
 }
 
+// Every kind of the table is processed as a kind the pipeline knows.
+func TestMediaKindsPipeline(t *testing.T) {
+	for _, k := range chatcore.MediaKinds() {
+		if pk, ok := pipeline.ParseKind(k.Pipeline); !ok || pk == pipeline.KindAuto {
+			t.Errorf("%s: pipeline kind %q is not one pipeline.Process takes", k.Kind, k.Pipeline)
+		}
+	}
+}
+
 func TestNewMediaTask(t *testing.T) {
 	for _, tc := range []struct {
 		kind      chatcore.AttachmentKind
 		wantType  string
 		wantQueue string
 	}{
-		{chatcore.AttachImage, workers.TypeImage, workers.QueueImage},
-		{chatcore.AttachVoice, workers.TypeVoice, workers.QueueVoice},
-		{chatcore.AttachVideo, workers.TypeVideo, workers.QueueVideo},
-		{chatcore.AttachFile, workers.TypeFile, workers.QueueFile},
+		{chatcore.AttachImage, "media:image", "image"},
+		{chatcore.AttachVoice, "media:voice", "voice"},
+		{chatcore.AttachVideo, "media:video", "video"},
+		{chatcore.AttachFile, "media:file", "file"},
 	} {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			task, err := workers.NewMediaTask(&chatcore.Attachment{ID: "a1", Kind: tc.kind})
@@ -196,14 +209,14 @@ func TestConfigValidate(t *testing.T) {
 		ok     bool
 	}{
 		{"complete", func(*workers.Config) {}, true},
-		{"video-only worker", func(c *workers.Config) { c.Queues = map[string]int{workers.QueueVideo: 1} }, true},
+		{"video-only worker", func(c *workers.Config) { c.Queues = map[string]int{workers.QueueFor(chatcore.AttachVideo): 1} }, true},
 		{"no store", func(c *workers.Config) { c.Store = nil }, false},
 		{"no objects", func(c *workers.Config) { c.Objects = nil }, false},
 		{"no bus", func(c *workers.Config) { c.Bus = nil }, false},
 		{"no redis", func(c *workers.Config) { c.Redis = nil }, false},
 		{"unknown queue", func(c *workers.Config) { c.Queues = map[string]int{"default": 1} }, false},
-		{"negative weight", func(c *workers.Config) { c.Queues = map[string]int{workers.QueueImage: -1} }, false},
-		{"nothing served", func(c *workers.Config) { c.Queues = map[string]int{workers.QueueImage: 0} }, false},
+		{"negative weight", func(c *workers.Config) { c.Queues = map[string]int{workers.QueueFor(chatcore.AttachImage): -1} }, false},
+		{"nothing served", func(c *workers.Config) { c.Queues = map[string]int{workers.QueueFor(chatcore.AttachImage): 0} }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good

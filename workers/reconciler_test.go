@@ -51,7 +51,7 @@ func TestReconcilerReenqueuesLostTasks(t *testing.T) {
 			}
 		})
 	}
-	info, err := e.inspector(t).GetTaskInfo(workers.QueueImage, lost.ID)
+	info, err := e.inspector(t).GetTaskInfo(workers.QueueFor(chatcore.AttachImage), lost.ID)
 	if err != nil {
 		t.Fatalf("lost task was not enqueued again: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestReconcilerRerunsArchivedTaskOfProcessingRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	insp := e.inspector(t)
-	if err := insp.ArchiveTask(workers.QueueImage, a.ID); err != nil {
+	if err := insp.ArchiveTask(workers.QueueFor(chatcore.AttachImage), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	cfg := e.config()
@@ -90,7 +90,7 @@ func TestReconcilerRerunsArchivedTaskOfProcessingRow(t *testing.T) {
 	if got, err := rec.ReconcileOnce(e.ctx); err != nil || got != 1 {
 		t.Fatalf("got %d reconciled (err %v), want 1", got, err)
 	}
-	if info, err := insp.GetTaskInfo(workers.QueueImage, a.ID); err != nil || info.State != asynq.TaskStatePending {
+	if info, err := insp.GetTaskInfo(workers.QueueFor(chatcore.AttachImage), a.ID); err != nil || info.State != asynq.TaskStatePending {
 		t.Fatalf("got %+v (err %v), want the archived task pending again", info, err)
 	}
 	e.start(t, e.config())
@@ -112,7 +112,7 @@ func TestReconcilerRepairsActiveTaskWithoutLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	insp := e.inspector(t)
-	if info, err := insp.GetTaskInfo(workers.QueueImage, a.ID); err != nil || info.State != asynq.TaskStateActive {
+	if info, err := insp.GetTaskInfo(workers.QueueFor(chatcore.AttachImage), a.ID); err != nil || info.State != asynq.TaskStateActive {
 		t.Fatalf("setup: got %+v (err %v), want an active task", info, err)
 	}
 	cfg := e.config()

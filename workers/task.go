@@ -10,42 +10,33 @@ import (
 	"github.com/parley-chat/parley/chatcore"
 )
 
-// Task types, one per attachment kind. Each lives in the queue of the same
-// kind (see QueueFor), so voice notes never wait behind videos.
-const (
-	TypeImage = "media:image"
-	TypeVoice = "media:voice"
-	TypeVideo = "media:video"
-	TypeFile  = "media:file"
-)
-
-// Queue names, one per attachment kind.
-const (
-	QueueVoice = "voice"
-	QueueImage = "image"
-	QueueFile  = "file"
-	QueueVideo = "video"
-)
+// Every attachment kind has its own task type and queue, so voice notes
+// never wait behind videos; both, the default queue weights and the task
+// timeouts come from the kind table, chatcore.MediaKinds.
 
 // AllQueues lists the media queues, highest default weight first.
-func AllQueues() []string { return []string{QueueVoice, QueueImage, QueueFile, QueueVideo} }
+func AllQueues() []string { return chatcore.MediaQueues() }
 
 // DefaultQueueWeights are the queue priorities a Server uses when
-// Config.Queues is empty: with all queues busy, voice tasks are taken 6 times
-// out of 13, images 4, files 2, videos 1.
+// Config.Queues is empty (chatcore.MediaKind.QueueWeight): with all queues
+// busy, voice tasks are taken 6 times out of 13, images 4, files 2, videos 1.
 func DefaultQueueWeights() map[string]int {
-	return map[string]int{QueueVoice: 6, QueueImage: 4, QueueFile: 2, QueueVideo: 1}
+	w := make(map[string]int)
+	for _, k := range chatcore.MediaKinds() {
+		w[k.Queue] = k.QueueWeight
+	}
+	return w
 }
 
-// DefaultTaskTimeouts bound one attempt of a task of each kind; a timed-out
-// attempt counts as a transient failure and is retried.
+// DefaultTaskTimeouts bound one attempt of a task of each kind
+// (chatcore.MediaKind.TaskTimeout); a timed-out attempt counts as a
+// transient failure and is retried.
 func DefaultTaskTimeouts() map[chatcore.AttachmentKind]time.Duration {
-	return map[chatcore.AttachmentKind]time.Duration{
-		chatcore.AttachImage: 2 * time.Minute,
-		chatcore.AttachVoice: 5 * time.Minute,
-		chatcore.AttachVideo: 10 * time.Minute,
-		chatcore.AttachFile:  2 * time.Minute,
+	t := make(map[chatcore.AttachmentKind]time.Duration)
+	for _, k := range chatcore.MediaKinds() {
+		t[k.Kind] = k.TaskTimeout
 	}
+	return t
 }
 
 // DefaultMaxRetry is how often a failing task is retried when no MaxRetry is
@@ -60,47 +51,20 @@ type MediaPayload struct {
 
 // TypeFor returns the task type for an attachment kind ("" if unknown).
 func TypeFor(kind chatcore.AttachmentKind) string {
-	switch kind {
-	case chatcore.AttachImage:
-		return TypeImage
-	case chatcore.AttachVoice:
-		return TypeVoice
-	case chatcore.AttachVideo:
-		return TypeVideo
-	case chatcore.AttachFile:
-		return TypeFile
-	}
-	return ""
+	k, _ := chatcore.MediaKindOf(kind)
+	return k.TaskType
 }
 
 // QueueFor returns the queue of an attachment kind ("" if unknown).
 func QueueFor(kind chatcore.AttachmentKind) string {
-	switch kind {
-	case chatcore.AttachImage:
-		return QueueImage
-	case chatcore.AttachVoice:
-		return QueueVoice
-	case chatcore.AttachVideo:
-		return QueueVideo
-	case chatcore.AttachFile:
-		return QueueFile
-	}
-	return ""
+	k, _ := chatcore.MediaKindOf(kind)
+	return k.Queue
 }
 
 // kindOfType maps a task type back to its attachment kind.
 func kindOfType(typ string) (chatcore.AttachmentKind, bool) {
-	switch typ {
-	case TypeImage:
-		return chatcore.AttachImage, true
-	case TypeVoice:
-		return chatcore.AttachVoice, true
-	case TypeVideo:
-		return chatcore.AttachVideo, true
-	case TypeFile:
-		return chatcore.AttachFile, true
-	}
-	return "", false
+	k, ok := chatcore.MediaKindOfTask(typ)
+	return k.Kind, ok
 }
 
 // NewMediaTask returns the task that processes attachment a: its type and
@@ -109,8 +73,8 @@ func kindOfType(typ string) (chatcore.AttachmentKind, bool) {
 // second job), and one attempt is bounded by the kind's default timeout.
 // opts are appended and win over those defaults.
 func NewMediaTask(a *chatcore.Attachment, opts ...asynq.Option) (*asynq.Task, error) {
-	typ := TypeFor(a.Kind)
-	if typ == "" {
+	k, ok := chatcore.MediaKindOf(a.Kind)
+	if !ok {
 		return nil, fmt.Errorf("workers: attachment %s: unknown kind %q", a.ID, a.Kind)
 	}
 	if a.ID == "" {
@@ -121,11 +85,11 @@ func NewMediaTask(a *chatcore.Attachment, opts ...asynq.Option) (*asynq.Task, er
 		return nil, fmt.Errorf("workers: encode payload: %w", err)
 	}
 	base := []asynq.Option{
-		asynq.Queue(QueueFor(a.Kind)),
+		asynq.Queue(k.Queue),
 		asynq.TaskID(a.ID),
-		asynq.Timeout(DefaultTaskTimeouts()[a.Kind]),
+		asynq.Timeout(k.TaskTimeout),
 	}
-	return asynq.NewTask(typ, payload, append(base, opts...)...), nil
+	return asynq.NewTask(k.TaskType, payload, append(base, opts...)...), nil
 }
 
 // ParseMediaPayload decodes a media task's payload. A payload that cannot be
