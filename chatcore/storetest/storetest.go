@@ -39,6 +39,9 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"AttachmentAccess", testAttachmentAccess},
 		{"ListAttachments", testListAttachments},
 		{"UploadedBytesSince", testUploadedBytesSince},
+		{"Devices", testDevices},
+		{"NotificationPrefs", testNotificationPrefs},
+		{"UnreadCount", testUnreadCount},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
