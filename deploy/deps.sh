@@ -2,7 +2,8 @@
 # deps.sh installs what building and testing Parley needs on a Debian machine:
 # ffmpeg/ffprobe, libopus + libopusfile (cgo, via pkg-config), libturbojpeg,
 # heif-convert/heif-enc, exiftool and opusinfo (test corpus and checks),
-# promtool (prometheus) and helm for deploy/check, and the versitygw S3
+# promtool (prometheus) and helm for deploy/check, redis-server and
+# redis-sentinel for the failover drill, and the versitygw S3
 # server (go install). It installs only what is missing, and
 # fails with a clear message when it cannot (not root, no apt-get).
 set -euo pipefail
@@ -21,6 +22,9 @@ have_cmd exiftool || need_pkgs+=(libimage-exiftool-perl)
 have_cmd opusinfo || need_pkgs+=(opus-tools)
 have_cmd gcc || need_pkgs+=(gcc)
 have_cmd promtool || need_pkgs+=(prometheus)
+# The Redis Sentinel failover drill runs its own master, replica and sentinels.
+have_cmd redis-server || need_pkgs+=(redis-server)
+have_cmd redis-sentinel || need_pkgs+=(redis-sentinel)
 if have_cmd pkg-config; then
 	have_pc opus || need_pkgs+=(libopus-dev)
 	have_pc opusfile || need_pkgs+=(libopusfile-dev)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/redisconn"
 )
 
 // app holds what a subcommand opened, to close it in reverse order.
@@ -54,24 +56,21 @@ func newLogger(level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// openRedis connects to url and returns a go-redis client for the bus and
-// presence, and the same server as asynq connection options.
+// openRedis connects to PARLEY_REDIS_URL — one server, or a Sentinel group
+// whose current master every client follows — and returns a go-redis
+// client for the bus and presence, and the same target as asynq options.
 func (a *app) openRedis(ctx context.Context, url string) (goredis.UniversalClient, asynq.RedisConnOpt, error) {
-	opt, err := goredis.ParseURL(url)
+	cfg, err := redisconn.Parse(url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
 	}
-	aopt, err := asynq.ParseRedisURI(url)
-	if err != nil {
-		return nil, nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
-	}
-	client := goredis.NewClient(opt)
+	client := cfg.Client()
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.Ping(pctx).Err(); err != nil {
 		client.Close()
-		return nil, nil, fmt.Errorf("redis at %s is unreachable: %w", opt.Addr, err)
+		return nil, nil, fmt.Errorf("redis %s is unreachable: %w", cfg, err)
 	}
 	a.onClose("redis", func(context.Context) error { return client.Close() })
-	return client, aopt, nil
+	return client, cfg.Asynq(), nil
 }

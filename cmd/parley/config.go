@@ -144,7 +144,7 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 	fs.StringVar(&cfg.PublicURL, "public-url", env("PUBLIC_URL", ""), "base URL clients use to reach this server (PARLEY_PUBLIC_URL; default http://ADDR)")
 	fs.StringVar(&cfg.DataDir, "data", env("DATA_DIR", "./data"), "dev mode data directory (PARLEY_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", env("DATABASE_URL", ""), "postgres://… (PARLEY_DATABASE_URL)")
-	fs.StringVar(&cfg.RedisURL, "redis-url", env("REDIS_URL", ""), "redis://… (PARLEY_REDIS_URL)")
+	fs.StringVar(&cfg.RedisURL, "redis-url", env("REDIS_URL", ""), "redis://host:6379/0 or redis-sentinel://s1:26379,s2:26379/mymaster/0 (PARLEY_REDIS_URL)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", envDuration("SHUTDOWN_TIMEOUT", 20*time.Second), "how long SIGTERM waits for in-flight work (PARLEY_SHUTDOWN_TIMEOUT)")
 	fs.IntVar(&cfg.WorkerConcurrency, "concurrency", envInt("WORKER_CONCURRENCY", 0), "media jobs run at once per worker (PARLEY_WORKER_CONCURRENCY; 0 = number of CPUs)")
@@ -211,7 +211,7 @@ func (c *Config) ValidateServe(needJWT bool) error {
 		errs = append(errs, errors.New("PARLEY_DATABASE_URL must be a postgres:// URL"))
 	}
 	if c.RedisURL == "" {
-		errs = append(errs, errors.New("PARLEY_REDIS_URL (or -redis-url) is required: redis://host:6379/0"))
+		errs = append(errs, errors.New("PARLEY_REDIS_URL (or -redis-url) is required: redis://host:6379/0 or redis-sentinel://s1:26379,s2:26379/mymaster/0"))
 	}
 	if needJWT && len(c.JWTSecret) < 32 {
 		errs = append(errs, errors.New("PARLEY_JWT_SECRET is required and must be at least 32 bytes (e.g. openssl rand -hex 32)"))

@@ -10,8 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hibiken/asynq"
-
+	"github.com/parley-chat/parley/internal/redisconn"
 	"github.com/parley-chat/parley/workers"
 )
 
@@ -32,7 +31,7 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sub := args[0]
 	fs := flag.NewFlagSet("parley jobs "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	redisURL := fs.String("redis-url", env("REDIS_URL", ""), "redis://… (PARLEY_REDIS_URL)")
+	redisURL := fs.String("redis-url", env("REDIS_URL", ""), "redis://host:6379/0 or redis-sentinel://s1:26379,s2:26379/mymaster/0 (PARLEY_REDIS_URL)")
 	queue := fs.String("queue", "", "queue name (image, voice, video, file); empty = all")
 	state := fs.String("state", "archived", "task state")
 	limit := fs.Int("limit", 100, "most jobs to list")
@@ -45,11 +44,11 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *redisURL == "" {
 		return errors.New("PARLEY_REDIS_URL (or -redis-url) is required")
 	}
-	opt, err := asynq.ParseRedisURI(*redisURL)
+	rc, err := redisconn.Parse(*redisURL)
 	if err != nil {
 		return fmt.Errorf("PARLEY_REDIS_URL: %w", err)
 	}
-	jobs := workers.NewJobService(opt)
+	jobs := workers.NewJobService(rc.Asynq())
 	defer jobs.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
