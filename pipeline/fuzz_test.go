@@ -8,6 +8,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -136,4 +137,49 @@ func TestParseHEIFTransform(t *testing.T) {
 	if !ok || info.Width != 4032 || info.Height != 3024 || !info.Transformed {
 		t.Errorf("parseHEIF = %+v, %v; want 4032x3024 transformed", info, ok)
 	}
+}
+
+// FuzzStripAndAnimation feeds arbitrary bytes to the metadata strippers
+// (JPEG segments, PNG and WebP chunks) and the animation parsers (GIF
+// blocks, WebP ANMF frames and their decoding onto a canvas). None may
+// panic; a stripped file must strip to itself; an animation over small
+// limits must be refused before its frames are decoded.
+//
+//	go test -run '^$' -fuzz '^FuzzStripAndAnimation$' -fuzztime 60s ./pipeline
+func FuzzStripAndAnimation(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "seed", "*.*"))
+	for _, s := range seeds {
+		if data, err := os.ReadFile(s); err == nil && filepath.Ext(s) != ".md" {
+			f.Add(data)
+		}
+	}
+	for _, data := range generatedSeeds(f) {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for name, strip := range map[string]func([]byte) ([]byte, bool, bool){
+			"jpeg": stripJPEG, "png": stripPNG, "webp": stripWebP,
+		} {
+			out, changed, ok := strip(data)
+			if !ok || !changed {
+				continue
+			}
+			again, changed2, ok2 := strip(out)
+			if !ok2 || changed2 {
+				t.Fatalf("%s: stripping the stripped file: ok %v changed %v", name, ok2, changed2)
+			}
+			_ = again
+		}
+		pngOrientation(data)
+		webpOrientation(data)
+		gifAnimInfo(data)
+		lim := Limits{MaxPixels: 1 << 16, MaxSide: 512, MaxFrames: 8, MaxAnimationPixels: 1 << 18}.withDefaults()
+		info, frames, err := webpAnimFrames(data, lim.MaxFrames)
+		if err != nil || lim.checkAnim(info) != nil || len(frames) == 0 {
+			return
+		}
+		if _, err := composeWebP(info, frames, frameTick(frames), io.Discard); err != nil && !Permanent(err) {
+			t.Fatalf("compose: non-permanent error %v", err)
+		}
+	})
 }

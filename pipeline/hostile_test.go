@@ -43,8 +43,6 @@ func TestHostileInputs(t *testing.T) {
 		{"text named .jpg", "text.jpg", KindImage, ErrUnsupported},
 		{"text named .jpg as voice", "text.jpg", KindVoice, ErrUnsupported},
 		{"video with no video stream", "audio-only.mp4", KindVideo, ErrUnsupported},
-		{"animated webp", "anim.webp", KindImage, ErrUnsupported},
-		{"animated webp auto", "anim.webp", KindAuto, ErrUnsupported},
 		{"audio of 0 s", "silence.wav", KindVoice, ErrCorrupt},
 		{"audio of 0 s, no stream", "silence.m4a", KindAuto, ErrCorrupt},
 		{"image as voice", "upright.png", KindVoice, ErrUnsupported},

@@ -107,6 +107,8 @@ func decodeStd(ct string, data []byte, lim Limits) (*decoded, error) {
 		cfg, err = gif.DecodeConfig(bytes.NewReader(data))
 	case TypeWebP:
 		if webpAnimated(data) {
+			// processImage decodes animations itself; a caller that only
+			// wants a still (the fuzz target) gets a clear refusal.
 			return nil, errorf(ErrUnsupported, "animated WebP")
 		}
 		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
@@ -132,7 +134,14 @@ func decodeStd(ct string, data []byte, lim Limits) (*decoded, error) {
 	if b := img.Bounds(); b.Max.X > cfg.Width || b.Max.Y > cfg.Height || b.Min.X < 0 || b.Min.Y < 0 {
 		return nil, errorf(ErrCorrupt, "%s: frame %v outside the %dx%d canvas", ct, b, cfg.Width, cfg.Height)
 	}
-	return &decoded{img: flatten(img, cfg.Width, cfg.Height), width: cfg.Width, height: cfg.Height, orientation: 1}, nil
+	o := 1
+	switch ct {
+	case TypePNG:
+		o = pngOrientation(data)
+	case TypeWebP:
+		o = webpOrientation(data)
+	}
+	return &decoded{img: flatten(img, cfg.Width, cfg.Height), width: cfg.Width, height: cfg.Height, orientation: o}, nil
 }
 
 // webpAnimated reports whether a WebP's VP8X header sets the animation flag.
@@ -301,27 +310,90 @@ func render(d *decoded) (*renditions, error) {
 }
 
 // processImage writes the preview and thumbnail of an image into outDir.
+// An animated GIF or WebP also gets its animation and a poster (both of
+// the first frame, like the preview); unless lim.KeepMetadata, an image
+// whose metadata could be removed gets its stripped original.
 func processImage(ctx context.Context, ct string, data []byte, src, outDir string, lim Limits, res *Result) error {
-	d, err := decodeImage(ctx, ct, data, src, lim, PreviewSide)
+	var d *decoded
+	anim, frames, err := animationOf(ct, data, lim)
 	if err != nil {
 		return err
+	}
+	if anim != nil {
+		out, first, err := processAnimation(ctx, ct, data, src, outDir, *anim, frames)
+		if err != nil {
+			return err
+		}
+		res.Outputs = append(res.Outputs, out)
+		res.Animated, res.FrameCount, res.DurationMS = true, anim.frames, anim.durationMS
+		if first != nil {
+			d = &decoded{img: first, width: anim.width, height: anim.height, orientation: 1}
+		}
+	}
+	if d == nil {
+		if d, err = decodeImage(ctx, ct, data, src, lim, PreviewSide); err != nil {
+			return err
+		}
 	}
 	r, err := render(d)
 	if err != nil {
 		return err
 	}
 	res.Width, res.Height, res.Blurhash = r.width, r.height, r.blurhash
-	for _, o := range []struct {
+	outs := []struct {
 		name string
 		img  *image.NRGBA
-	}{{OutputPreview, r.preview}, {OutputThumbnail, r.thumbnail}} {
+	}{{OutputPreview, r.preview}, {OutputThumbnail, r.thumbnail}}
+	if anim != nil {
+		outs = append(outs, struct {
+			name string
+			img  *image.NRGBA
+		}{OutputPoster, r.preview})
+	}
+	for _, o := range outs {
 		out, err := writeJPEG(outDir, o.name, o.img)
 		if err != nil {
 			return err
 		}
 		res.Outputs = append(res.Outputs, out)
 	}
+	if !lim.KeepMetadata {
+		out, ok, err := stripImage(ctx, ct, data, src, outDir)
+		if err != nil {
+			return err
+		}
+		if ok {
+			out.Width, out.Height = res.Width, res.Height
+			res.Outputs = append(res.Outputs, out)
+		}
+	}
 	return nil
+}
+
+// animationOf returns the animation an image holds, checked against lim,
+// or nil for a still image (a one-frame GIF or WebP included).
+func animationOf(ct string, data []byte, lim Limits) (*animInfo, []webpFrame, error) {
+	switch {
+	case ct == TypeGIF:
+		info, ok := gifAnimInfo(data)
+		if !ok || info.frames < 2 {
+			return nil, nil, nil // decodeImage says what is wrong with it
+		}
+		return &info, nil, lim.checkAnim(info)
+	case ct == TypeWebP && webpAnimated(data):
+		info, frames, err := webpAnimFrames(data, lim.MaxFrames)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := lim.checkAnim(info); err != nil {
+			return nil, nil, err
+		}
+		if len(frames) == 0 {
+			return nil, nil, errorf(ErrCorrupt, "animated webp without frames")
+		}
+		return &info, frames, nil
+	}
+	return nil, nil, nil
 }
 
 // writeJPEG encodes img at JPEGQuality into outDir/name.jpg. The encoder

@@ -101,8 +101,16 @@ func TestImageFormats(t *testing.T) {
 				if len(res.SHA256) != 64 || res.Size == 0 {
 					t.Errorf("sha256 %q size %d", res.SHA256, res.Size)
 				}
-				if len(res.Outputs) != 2 {
-					t.Fatalf("got %d outputs, want preview and thumbnail", len(res.Outputs))
+				for _, o := range res.Outputs {
+					switch o.Name {
+					case OutputPreview, OutputThumbnail, OutputOriginal:
+					case OutputAnimation, OutputPoster:
+						if !res.Animated {
+							t.Errorf("%s output of a still image", o.Name)
+						}
+					default:
+						t.Errorf("unexpected %s output", o.Name)
+					}
 				}
 				pw, ph := fit(tc.width, tc.height, 1280)
 				tw, th := fit(pw, ph, 320)

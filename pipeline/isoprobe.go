@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strconv"
@@ -188,6 +189,16 @@ func parseTrak(trak []byte) (s probeStream, ok bool) {
 		}
 		s.Width = int(binary.BigEndian.Uint16(entry[32:]))
 		s.Height = int(binary.BigEndian.Uint16(entry[34:]))
+		// The visual sample entry's fixed fields end at 86; pasp, the
+		// pixel aspect ratio, is one of the boxes after them.
+		if size := int(binary.BigEndian.Uint32(entry)); size > 86 && size <= len(entry) {
+			if pasp := child(entry[86:size], "pasp"); len(pasp) >= 8 {
+				h, v := binary.BigEndian.Uint32(pasp), binary.BigEndian.Uint32(pasp[4:])
+				if h > 0 && v > 0 && h <= 1<<16 && v <= 1<<16 {
+					s.SampleAspectRatio = fmt.Sprintf("%d:%d", h, v)
+				}
+			}
+		}
 		if rot, ok := tkhdRotation(child(trak, "tkhd")); ok && rot != 0 {
 			s.SideDataList = append(s.SideDataList, struct {
 				Rotation float64 `json:"rotation"`

@@ -34,6 +34,13 @@ const (
 	DefaultMaxInputBytes = 2 << 30          // 2 GiB
 	DefaultTimeout       = 5 * time.Minute  // a 15 min voice note takes about 12 s here
 
+	// DefaultMaxFrames bounds the frames of an animated GIF or WebP.
+	DefaultMaxFrames = 1000
+	// DefaultMaxAnimationPixels bounds frames × canvas pixels of an
+	// animation: what decoding it costs. 500 M is 1,000 frames of 720×690,
+	// or 10 frames of a 50 MP canvas; a real GIF is a few tens of M.
+	DefaultMaxAnimationPixels = 500_000_000
+
 	// MaxImageBytes caps the size of an image file, which is read into memory
 	// whole; no real photo comes near it.
 	MaxImageBytes = 256 << 20
@@ -47,6 +54,14 @@ type Limits struct {
 	MaxDuration   time.Duration // voice notes and videos
 	MaxInputBytes int64         // size of the source file
 	Timeout       time.Duration // the whole Process call, subprocesses included
+
+	MaxFrames          int   // frames of an animated image
+	MaxAnimationPixels int64 // frames × canvas pixels of an animated image
+
+	// KeepMetadata, when true, skips the `original` output: the
+	// deployment serves originals as uploaded, location and all. It is not
+	// a limit, but like them it is a setting the caller passes through.
+	KeepMetadata bool
 }
 
 func (l Limits) withDefaults() Limits {
@@ -64,6 +79,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = DefaultTimeout
+	}
+	if l.MaxFrames <= 0 {
+		l.MaxFrames = DefaultMaxFrames
+	}
+	if l.MaxAnimationPixels <= 0 {
+		l.MaxAnimationPixels = DefaultMaxAnimationPixels
 	}
 	return l
 }

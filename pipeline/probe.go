@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -19,13 +20,19 @@ type probe struct {
 }
 
 type probeStream struct {
-	Index       int    `json:"index"`
-	CodecType   string `json:"codec_type"`
-	CodecName   string `json:"codec_name"`
-	Width       int    `json:"width"`
-	Height      int    `json:"height"`
-	Duration    string `json:"duration"`
-	Disposition struct {
+	Index     int    `json:"index"`
+	CodecType string `json:"codec_type"`
+	CodecName string `json:"codec_name"`
+	Width     int    `json:"width"`
+	Height    int    `json:"height"`
+	Duration  string `json:"duration"`
+	// Profile, Level, PixFmt and SampleAspectRatio are filled by ffprobe
+	// only (probeISO leaves them empty); Playback reads them.
+	Profile           string `json:"profile"`
+	Level             int    `json:"level"`
+	PixFmt            string `json:"pix_fmt"`
+	SampleAspectRatio string `json:"sample_aspect_ratio"`
+	Disposition       struct {
 		AttachedPic int `json:"attached_pic"`
 	} `json:"disposition"`
 	Tags struct {
@@ -41,7 +48,7 @@ type probeStream struct {
 func runProbe(ctx context.Context, path string) (*probe, error) {
 	var out bytes.Buffer
 	err := runCommand(ctx, &out, "ffprobe", "-v", "error", "-hide_banner",
-		"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,width,height,duration:stream_disposition=attached_pic:stream_tags=rotate:stream_side_data=rotation",
+		"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,width,height,duration,profile,level,pix_fmt,sample_aspect_ratio:stream_disposition=attached_pic:stream_tags=rotate:stream_side_data=rotation",
 		"-of", "json", ffInput(path))
 	if err != nil {
 		if ctx.Err() != nil || !isExitError(err) {
@@ -112,4 +119,14 @@ func (s *probeStream) rotation() int {
 		r += 360
 	}
 	return r
+}
+
+// sar returns the stream's sample aspect ratio as num/den (1/1 when unset
+// or unreadable).
+func (s *probeStream) sar() (num, den int) {
+	var n, d int
+	if _, err := fmt.Sscanf(s.SampleAspectRatio, "%d:%d", &n, &d); err != nil || n <= 0 || d <= 0 {
+		return 1, 1
+	}
+	return n, d
 }

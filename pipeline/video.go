@@ -105,11 +105,19 @@ func checkVideoProbe(p *probe, lim Limits, res *Result) (*probeStream, error) {
 	}
 	res.DurationMS = d.Milliseconds()
 	res.Width, res.Height = v.Width, v.Height
+	if n, d := v.sar(); n != d {
+		res.Width = max(1, (v.Width*n+d/2)/d)
+	}
 	if r := v.rotation(); r == 90 || r == 270 {
 		res.Width, res.Height = v.Height, v.Width
 	}
 	return v, nil
 }
+
+// squarePixels stretches a frame stored with non-square pixels (anamorphic
+// DV, some screen recorders) to its displayed width; with square pixels
+// the scale filter passes frames through untouched.
+const squarePixels = "scale='iw*sar':'ih',setsar=1"
 
 // errNoFrame is returned by extractFrame when ffmpeg decoded no frame at the
 // requested time.
@@ -133,7 +141,7 @@ func extractFrame(ctx context.Context, src string, at time.Duration, lim Limits)
 		args = append(args, "-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64))
 	}
 	args = append(args, "-i", ffInput(src), "-map", "0:V:0", "-frames:v", "1", "-an", "-sn", "-dn",
-		"-vf", "scale='min("+box+",iw)':'min("+box+",ih)':force_original_aspect_ratio=decrease",
+		"-vf", squarePixels+",scale='min("+box+",iw)':'min("+box+",ih)':force_original_aspect_ratio=decrease",
 		"-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "pipe:1")
 	cmd, stderr := command(ctx, "ffmpeg", args...)
 	stdout, err := cmd.StdoutPipe()

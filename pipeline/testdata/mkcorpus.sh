@@ -115,3 +115,42 @@ ff -f lavfi -i "testsrc2=s=176x144:r=15:d=2" -f lavfi -i "sine=f=440:d=2:sample_
 	-c:v h263 -c:a aac -ac 1 -shortest video.3gp &
 wait
 ff -f lavfi -i "$(speech 3)" -c:a aac audio-only.mp4
+
+# Private originals (issue 13): photos with GPS, camera make and a
+# non-trivial orientation in every format that carries EXIF; videos with
+# QuickTime location.
+gps=(-GPSLatitude=48.8584 -GPSLatitudeRef=N -GPSLongitude=2.2945 -GPSLongitudeRef=E -Make=ParleyCam)
+cp orient-6.jpg gps-orient.jpg
+exiftool -q -overwrite_original "${gps[@]}" -XMP:Creator=Someone -IPTC:City=Paris gps-orient.jpg
+ff -i upright.png -vf "${stored[6]}" orient-6.png
+ff -i upright.png -vf "${stored[6]}" -c:v libwebp -quality 80 orient-6.webp
+for f in orient-6.png orient-6.webp; do
+	exiftool -q -overwrite_original "${gps[@]}" -Orientation#=6 -XMP:Creator=Someone "$f"
+done
+exiftool -q -overwrite_original -PNG:Comment=secret orient-6.png
+heif-enc -q 60 -o gps.heic gps-orient.jpg >/dev/null
+exiftool -q -overwrite_original "-Make=ParleyCam" gps.heic
+ff -i rotated.mov -map 0 -c copy -movflags use_metadata_tags \
+	-metadata "com.apple.quicktime.location.ISO6709=+48.8584+002.2945+035.000/" \
+	-metadata "com.apple.quicktime.make=ParleyCam" location.mov
+ff -i video.mp4 -c copy -metadata "location=+48.8584+002.2945/" -metadata "make=ParleyCam" location.mp4
+
+# Playback inputs: HEVC with audio and non-square pixels (stored 360x360,
+# shown 640x360), and a 4K-ish H.264 that must be transcoded, not remuxed.
+ff -f lavfi -i "testsrc2=s=360x360:r=25:d=2,setsar=16/9" -f lavfi -i "sine=f=440:d=2" \
+	-c:v libx265 -preset ultrafast -x265-params log-level=error -tag:v hvc1 -pix_fmt yuv420p \
+	-c:a aac -shortest anamorphic.mp4 &
+ff -f lavfi -i "testsrc2=s=2560x1440:r=25:d=1" -c:v libx264 -preset ultrafast -pix_fmt yuv420p big-h264.mp4 &
+# Animations: a transparent animated WebP (alpha, blending) and GIF bombs:
+# 1,001 frames of 2x2; a 5000x5000 canvas with 21 one-pixel frames.
+ff -f lavfi -i "color=c=red@0.0:s=64x48:r=10:d=1,format=rgba[bg];color=c=blue:s=16x16:r=10:d=1,format=rgba[fg];[bg][fg]overlay=x='t*40':y=10:format=rgb" \
+	-c:v libwebp_anim -lossless 0 -loop 0 alpha-anim.webp &
+ff -f lavfi -i "testsrc=s=2x2:r=100:d=10.01" -vf "split[a][b];[a]palettegen[p];[b][p]paletteuse" many-frames.gif &
+wait
+perl -e 'binmode STDOUT;
+	print "GIF89a", pack("vv", 5000, 5000), "\x80\x00\x00", "\x00\x00\x00\xff\xff\xff";
+	for (1 .. 21) {
+		print "\x21\xf9\x04\x00\x0a\x00\x00\x00";
+		print "\x2c", pack("vvvv", 0, 0, 1, 1), "\x00", "\x02\x02\x44\x01\x00";
+	}
+	print "\x3b"' >canvas-bomb.gif
