@@ -28,6 +28,19 @@ speech() { # seconds
 	echo "aevalsrc=exprs='(0.5+0.4*sin(2*PI*3*t))*(0.5*sin(2*PI*(180+40*sin(2*PI*0.7*t))*t)+0.25*sin(2*PI*(720+90*sin(2*PI*1.3*t))*t)+0.1*sin(2*PI*2400*t))':s=44100:d=$1,volume=0.8[a];anoisesrc=d=$1:c=pink:r=44100:a=0.05:seed=7[n];[a][n]amix=inputs=2:normalize=0"
 }
 
+if [ "$mode" = playback ]; then
+	# 60 s 1080p30 phone-like videos with stereo AAC: HEVC (transcoded for
+	# playback) and H.264 High 4.0 (remuxed). Encoding them takes a few
+	# minutes on 2 cores, so only the playback benchmarks ask for them.
+	src="testsrc2=s=1920x1080:r=30:d=60,noise=alls=6:allf=t"
+	ff -f lavfi -i "$src" -f lavfi -i "sine=f=440:d=60" -ac 2 -c:v libx265 -preset ultrafast \
+		-x265-params log-level=error -b:v 8M -tag:v hvc1 -pix_fmt yuv420p -c:a aac -b:a 128k -shortest hevc1080p60s.mp4 &
+	ff -f lavfi -i "$src" -f lavfi -i "sine=f=440:d=60" -ac 2 -c:v libx264 -preset ultrafast -profile:v high \
+		-b:v 8M -pix_fmt yuv420p -c:a aac -b:a 128k -shortest h264-1080p60s.mp4 &
+	wait
+	exit 0
+fi
+
 if [ "$mode" = bench ]; then
 	# 4032x3024 photo-like JPEG (~3 MB, baseline, 4:2:0) like a phone camera's.
 	ff -f lavfi -i "testsrc2=s=4032x3024:r=1,noise=alls=12:allf=t" -frames:v 1 -q:v 3 photo12mp.jpg

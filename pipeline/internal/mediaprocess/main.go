@@ -20,6 +20,8 @@ import (
 func main() {
 	kind := flag.String("kind", "auto", "auto, image, voice, video or file")
 	out := flag.String("out", ".", "directory for the derived files")
+	playback := flag.Bool("playback", false, "run pipeline.Playback (a video's playback and stripped original) instead of Process")
+	keep := flag.Bool("keep-metadata", false, "write no stripped original (Limits.KeepMetadata)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: mediaprocess [-kind KIND] [-out DIR] FILE")
@@ -30,7 +32,14 @@ func main() {
 		fmt.Fprintf(os.Stderr, "mediaprocess: unknown kind %q\n", *kind)
 		os.Exit(2)
 	}
-	res, err := pipeline.Process(context.Background(), k, flag.Arg(0), *out, pipeline.Limits{})
+	lim := pipeline.Limits{KeepMetadata: *keep}
+	var res any
+	var err error
+	if *playback {
+		res, err = pipeline.Playback(context.Background(), flag.Arg(0), *out, lim)
+	} else {
+		res, err = pipeline.Process(context.Background(), k, flag.Arg(0), *out, lim)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mediaprocess:", err)
 		os.Exit(1)
