@@ -41,9 +41,10 @@
 //	srv, err := workers.NewServer(cfg)
 //	if err := srv.Start(); err != nil { ... }   // returns at once
 //	rec := workers.NewReconciler(cfg)           // in every worker: enqueues collapse by task id
-//	go rec.Run(ctx)
+//	go rec.Run(ctx)                             // returns when ctx is done
 //	<-ctx.Done()                                // SIGTERM/SIGINT
 //	srv.Shutdown()                              // finishes or hands back in-flight tasks
+//	rec.Close()                                 // after Run returned: its Redis connections
 //
 // parley jobs list|requeue: workers.NewJobService(redisOpt) and its
 // ListJobs / RequeueJob / RequeueAll. redisOpt comes from

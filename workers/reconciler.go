@@ -37,7 +37,7 @@ type Reconciler struct {
 	redis      asynq.RedisConnOpt
 	store      chatcore.Store
 	inspector  *asynq.Inspector
-	rdb        goredis.UniversalClient // for the lease repair of asynq issue #1144
+	rdb        goredis.UniversalClient // only for restoreExpiredLease (asynq issue #1144)
 	enqueuer   *Enqueuer
 	stuckAfter time.Duration
 	every      time.Duration
@@ -159,20 +159,16 @@ func (r *Reconciler) reconcile(ctx context.Context, a *chatcore.Attachment) (act
 		}
 		return "rerun", nil
 	case asynq.TaskStateActive:
-		// asynq issue #1144: an active task whose lease entry is gone (a
-		// Redis failover or eviction) is never recovered. Give it a lease
-		// that expired long ago; asynq's recoverer, which every worker runs
-		// each minute, then retries or archives it like a crashed worker's.
-		// ZADD NX leaves a live lease alone.
+		// asynq issue #1144: an active task whose lease entry is gone is
+		// never recovered; see restoreExpiredLease.
 		if r.rdb == nil {
 			return "", nil
 		}
-		stale := goredis.Z{Score: 0, Member: a.ID} // expired in 1970, on asynq's clock too
-		n, err := r.rdb.ZAddNX(ctx, "asynq:{"+q+"}:lease", stale).Result()
+		restored, err := restoreExpiredLease(ctx, r.rdb, q, a.ID)
 		if err != nil {
 			return "", fmt.Errorf("repair lease: %w", err)
 		}
-		if n == 1 {
+		if restored {
 			return "lease_restored", nil
 		}
 	case asynq.TaskStateCompleted:

@@ -1,6 +1,7 @@
 package workers_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -130,3 +131,62 @@ func TestReconcilerRepairsActiveTaskWithoutLease(t *testing.T) {
 	e.start(t, e.config())
 	e.bus.waitAttachment(t, a.ID, chatcore.StatusReady, 30*time.Second)
 }
+
+// TestLeaseKeyLayout pins the one piece of asynq's private Redis layout the
+// reconciler relies on (restoreExpiredLease, for asynq issue #1144): a task
+// enqueued and dequeued by asynq itself has its lease, with a future
+// expiry, in the sorted set at workers.LeaseKey. If an asynq upgrade moves
+// or reshapes it, this fails: fix leaseKey, or drop the repair if asynq
+// now recovers such tasks itself.
+func TestLeaseKeyLayout(t *testing.T) {
+	e := newEnv(t)
+	q := workers.QueueFor(chatcore.AttachImage)
+	started, release := make(chan string, 1), make(chan struct{})
+	srv := asynq.NewServer(e.redis, asynq.Config{
+		Concurrency: 1, Queues: map[string]int{q: 1}, Logger: quietAsynq{}, ShutdownTimeout: time.Second,
+	})
+	if err := srv.Start(asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
+		id, _ := asynq.GetTaskID(ctx)
+		started <- id
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	defer close(release)
+
+	client := asynq.NewClient(e.redis)
+	defer client.Close()
+	id := newID()
+	if _, err := client.Enqueue(asynq.NewTask("layout:probe", nil, asynq.Queue(q), asynq.TaskID(id))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-started:
+		if got != id {
+			t.Fatalf("dequeued %s, want %s", got, id)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("asynq never dequeued the task")
+	}
+	expiry, err := e.rdb.ZScore(e.ctx, workers.LeaseKey(q), id).Result()
+	if err != nil {
+		t.Fatalf("asynq keeps no lease for active task %s in %s (err %v): its key layout changed; see workers/asynqlease.go", id, workers.LeaseKey(q), err)
+	}
+	if now := float64(time.Now().Unix()); expiry <= now || expiry > now+3600 {
+		t.Fatalf("lease of %s expires at %v, want Unix seconds shortly after %v: asynq's lease format changed; see workers/asynqlease.go", id, expiry, now)
+	}
+}
+
+// quietAsynq drops asynq's own log lines.
+type quietAsynq struct{}
+
+func (quietAsynq) Debug(...any) {}
+func (quietAsynq) Info(...any)  {}
+func (quietAsynq) Warn(...any)  {}
+func (quietAsynq) Error(...any) {}
+func (quietAsynq) Fatal(...any) {}

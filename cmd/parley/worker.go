@@ -99,7 +99,15 @@ func (a *app) startWorker(ctx context.Context, d workerDeps) error {
 
 	rec := workers.NewReconciler(wcfg)
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	go rec.Run(rctx)
-	a.onClose("reconciler", func(context.Context) error { stop(); return nil })
+	done := make(chan struct{})
+	go func() { defer close(done); rec.Run(rctx) }()
+	a.onClose("reconciler", func(sctx context.Context) error {
+		stop()
+		select { // a pass in flight stops at its next attachment
+		case <-done:
+		case <-sctx.Done():
+		}
+		return rec.Close()
+	})
 	return nil
 }
