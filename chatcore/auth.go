@@ -46,6 +46,64 @@ type AuthResult struct {
 	ExpiresIn    int    `json:"expires_in"` // seconds
 }
 
+// AuthService manages accounts' credentials and sessions: register, log
+// in, rotate and revoke refresh tokens, and verify access tokens.
+type AuthService interface {
+	// Register creates an account and logs it in. Usernames are
+	// lower-cased. Errors: EInvalid (username 3–32 of [a-z0-9_.-],
+	// password 8–256 bytes, display name ≤ 64 characters), EConflict
+	// (username taken).
+	Register(ctx context.Context, username, password, displayName string) (*AuthResult, error)
+	// Login checks a username and password and starts a new session.
+	// Errors: EUnauthorized (one message for unknown user and wrong
+	// password).
+	Login(ctx context.Context, username, password string) (*AuthResult, error)
+	// Refresh rotates a refresh token. Errors: EUnauthorized (unknown,
+	// expired or reused token; reuse revokes the whole family).
+	Refresh(ctx context.Context, refreshToken string) (*AuthResult, error)
+	// Logout revokes a refresh token's session; unknown or malformed
+	// tokens succeed (idempotent). Only internal errors.
+	Logout(ctx context.Context, refreshToken string) error
+	// Authenticate verifies an access token and returns its user and
+	// expiry. Errors: EUnauthorized ("token expired" or "invalid token").
+	Authenticate(ctx context.Context, accessToken string) (*User, time.Time, error)
+	// EnsureAdmin creates the admin account or makes an existing user
+	// admin with that password. Errors: EInvalid.
+	EnsureAdmin(ctx context.Context, username, password string) (*User, error)
+}
+
+// authService implements AuthService.
+type authService struct {
+	*deps
+	jwtSecret  []byte
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	pw         argonParams // cost of new password hashes
+	dummyHash  string      // compared against for unknown usernames
+}
+
+func newAuthService(d *deps, cfg ServiceConfig) (*authService, error) {
+	s := &authService{
+		deps:       d,
+		jwtSecret:  append([]byte(nil), cfg.JWTSecret...),
+		accessTTL:  cfg.AccessTTL,
+		refreshTTL: cfg.RefreshTTL,
+		pw:         defaultArgonParams(),
+	}
+	if s.accessTTL == 0 {
+		s.accessTTL = DefaultAccessTTL
+	}
+	if s.refreshTTL == 0 {
+		s.refreshTTL = DefaultRefreshTTL
+	}
+	dummy, err := s.hashPassword("parley-dummy-password")
+	if err != nil {
+		return nil, fmt.Errorf("chatcore: dummy password hash: %w", err)
+	}
+	s.dummyHash = dummy
+	return s, nil
+}
+
 // accessClaims are the claims of an access token: iss, aud, sub (user id),
 // iat, exp, and the user's role.
 type accessClaims struct {
@@ -56,7 +114,7 @@ type accessClaims struct {
 // Register creates an account and logs it in. Usernames are lower-cased.
 // Errors: EInvalid (username 3–32 of [a-z0-9_.-], password 8–256 bytes,
 // display name ≤ 64 characters), EConflict (username taken).
-func (s *Service) Register(ctx context.Context, username, password, displayName string) (*AuthResult, error) {
+func (s *authService) Register(ctx context.Context, username, password, displayName string) (*AuthResult, error) {
 	username = normalizeUsername(username)
 	if err := validateUsername(username); err != nil {
 		return nil, err
@@ -89,7 +147,7 @@ func (s *Service) Register(ctx context.Context, username, password, displayName 
 // Login checks a username and password and starts a new session (a new
 // refresh token family). Errors: EUnauthorized, with one message whether the
 // user is unknown or the password wrong, and in about the same time.
-func (s *Service) Login(ctx context.Context, username, password string) (*AuthResult, error) {
+func (s *authService) Login(ctx context.Context, username, password string) (*AuthResult, error) {
 	username = normalizeUsername(username)
 	u, hash, err := s.store.UserByUsername(ctx, username)
 	if err != nil {
@@ -113,7 +171,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (*AuthRe
 // access and refresh token are returned in the same family. Presenting a
 // token that was already rotated revokes its whole family (a stolen token
 // was replayed). Errors: EUnauthorized.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (*AuthResult, error) {
+func (s *authService) Refresh(ctx context.Context, refreshToken string) (*AuthResult, error) {
 	hash, ok := hashRefreshToken(refreshToken)
 	if !ok {
 		return nil, Errorf(EUnauthorized, msgBadRefreshToken)
@@ -150,7 +208,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*AuthResult
 // Logout revokes the family of a refresh token: that session's access
 // tokens expire on their own, its refresh tokens stop working at once.
 // Logging out with an unknown token succeeds (it is idempotent).
-func (s *Service) Logout(ctx context.Context, refreshToken string) error {
+func (s *authService) Logout(ctx context.Context, refreshToken string) error {
 	hash, ok := hashRefreshToken(refreshToken)
 	if !ok {
 		return nil
@@ -170,7 +228,7 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 
 // Authenticate verifies an access token and returns its user and expiry.
 // Errors: EUnauthorized with message "token expired" or "invalid token".
-func (s *Service) Authenticate(ctx context.Context, accessToken string) (*User, time.Time, error) {
+func (s *authService) Authenticate(ctx context.Context, accessToken string) (*User, time.Time, error) {
 	userID, exp, err := s.verifyAccessToken(accessToken)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -187,7 +245,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*User, 
 
 // EnsureAdmin creates the admin account, or makes an existing user with
 // that username an admin with that password. Errors: EInvalid.
-func (s *Service) EnsureAdmin(ctx context.Context, username, password string) (*User, error) {
+func (s *authService) EnsureAdmin(ctx context.Context, username, password string) (*User, error) {
 	username = normalizeUsername(username)
 	if err := validateUsername(username); err != nil {
 		return nil, err
@@ -227,7 +285,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, username, password string) (*
 
 // issue returns a new access token and a new refresh token for u; the
 // refresh token starts a new family unless familyID is given (rotation).
-func (s *Service) issue(ctx context.Context, u *User, familyID string) (*AuthResult, error) {
+func (s *authService) issue(ctx context.Context, u *User, familyID string) (*AuthResult, error) {
 	access, err := s.signAccessToken(u)
 	if err != nil {
 		return nil, s.internal(ctx, "issue tokens", err)
@@ -250,7 +308,7 @@ func (s *Service) issue(ctx context.Context, u *User, familyID string) (*AuthRes
 }
 
 // signAccessToken returns an HS256 JWT for u valid for the access TTL.
-func (s *Service) signAccessToken(u *User) (string, error) {
+func (s *authService) signAccessToken(u *User) (string, error) {
 	now := s.clock.Now()
 	claims := accessClaims{
 		Role: u.Role,
@@ -271,7 +329,7 @@ func (s *Service) signAccessToken(u *User) (string, error) {
 
 // verifyAccessToken checks signature, algorithm, issuer, audience and
 // expiry against the service clock, and returns the subject and expiry.
-func (s *Service) verifyAccessToken(token string) (userID string, exp time.Time, err error) {
+func (s *authService) verifyAccessToken(token string) (userID string, exp time.Time, err error) {
 	if token == "" {
 		return "", time.Time{}, Errorf(EUnauthorized, msgInvalidToken)
 	}
@@ -340,7 +398,7 @@ func defaultArgonParams() argonParams {
 
 // hashPassword returns a PHC-style argon2id hash:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key> (unpadded standard base64).
-func (s *Service) hashPassword(password string) (string, error) {
+func (s *authService) hashPassword(password string) (string, error) {
 	p := s.pw
 	salt := make([]byte, p.SaltLen)
 	if _, err := io.ReadFull(s.rand, salt); err != nil {

@@ -13,11 +13,12 @@ import (
 //	go test -run '^$' -fuzz FuzzVerifyAccessToken -fuzztime 30s ./chatcore/
 func FuzzVerifyAccessToken(f *testing.F) {
 	clock := newFakeClock()
-	s, err := NewService(ServiceConfig{Store: nopStore{}, Bus: nopBus{}, Presence: nopPresence{}, Clock: clock, JWTSecret: testSecret})
+	svcs, err := NewServices(ServiceConfig{Store: nopStore{}, Bus: nopBus{}, Presence: nopPresence{}, Clock: clock, JWTSecret: testSecret})
 	if err != nil {
 		f.Fatal(err)
 	}
-	defer s.Close()
+	defer svcs.Close()
+	s := svcs.Auth.(*authService)
 	valid, err := s.signAccessToken(&User{ID: "u1", Role: RoleUser})
 	if err != nil {
 		f.Fatal(err)

@@ -11,7 +11,7 @@ import (
 func TestRegisterLogin(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	res, err := h.svc.Register(ctx, "Alice", "password-1", "Alice A.")
+	res, err := h.svc.Auth.Register(ctx, "Alice", "password-1", "Alice A.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +19,7 @@ func TestRegisterLogin(t *testing.T) {
 		res.AccessToken == "" || res.RefreshToken == "" || res.ExpiresIn != 900 {
 		t.Errorf("got %+v %+v", res, res.User)
 	}
-	u, exp, err := h.svc.Authenticate(ctx, res.AccessToken)
+	u, exp, err := h.svc.Auth.Authenticate(ctx, res.AccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestRegisterLogin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := h.svc.Login(ctx, tc.username, tc.password)
+			got, err := h.svc.Auth.Login(ctx, tc.username, tc.password)
 			wantCode(t, err, tc.wantCode)
 			if err != nil {
 				// Unknown user and wrong password must read the same.
@@ -54,9 +54,9 @@ func TestRegisterLogin(t *testing.T) {
 		})
 	}
 
-	_, err = h.svc.Register(ctx, "alice", "password-x", "")
+	_, err = h.svc.Auth.Register(ctx, "alice", "password-x", "")
 	wantCode(t, err, chatcore.EConflict)
-	_, err = h.svc.Register(ctx, "al", "password-x", "")
+	_, err = h.svc.Auth.Register(ctx, "al", "password-x", "")
 	wantCode(t, err, chatcore.EInvalid)
 }
 
@@ -78,7 +78,7 @@ func TestAuthenticate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.clock.Advance(tc.advance)
-			_, _, err := h.svc.Authenticate(ctx, tc.token)
+			_, _, err := h.svc.Auth.Authenticate(ctx, tc.token)
 			if tc.wantMsg == "" {
 				wantCode(t, err, "")
 				return
@@ -96,39 +96,39 @@ func TestRefreshRotation(t *testing.T) {
 	ctx := context.Background()
 	r0 := h.MustRegister(t, "alice")
 
-	r1, err := h.svc.Refresh(ctx, r0.RefreshToken)
+	r1, err := h.svc.Auth.Refresh(ctx, r0.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r1.RefreshToken == r0.RefreshToken || r1.User.ID != r0.User.ID {
 		t.Fatalf("got %+v, want a new token for the same user", r1)
 	}
-	if _, _, err := h.svc.Authenticate(ctx, r1.AccessToken); err != nil {
+	if _, _, err := h.svc.Auth.Authenticate(ctx, r1.AccessToken); err != nil {
 		t.Fatalf("new access token: %v", err)
 	}
-	r2, err := h.svc.Refresh(ctx, r1.RefreshToken)
+	r2, err := h.svc.Auth.Refresh(ctx, r1.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// A thief replays the first token: the whole family dies, the
 	// legitimate holder of r2 included.
-	_, err = h.svc.Refresh(ctx, r0.RefreshToken)
+	_, err = h.svc.Auth.Refresh(ctx, r0.RefreshToken)
 	wantCode(t, err, chatcore.EUnauthorized)
-	_, err = h.svc.Refresh(ctx, r2.RefreshToken)
+	_, err = h.svc.Auth.Refresh(ctx, r2.RefreshToken)
 	wantCode(t, err, chatcore.EUnauthorized)
 
 	// Other sessions of the same user are unaffected.
-	other, err := h.svc.Login(ctx, "alice", "password-alice")
+	other, err := h.svc.Auth.Login(ctx, "alice", "password-alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.svc.Refresh(ctx, other.RefreshToken); err != nil {
+	if _, err := h.svc.Auth.Refresh(ctx, other.RefreshToken); err != nil {
 		t.Fatalf("refresh of another session: %v", err)
 	}
 
 	for _, bad := range []string{"", "garbage", r0.AccessToken} {
-		_, err = h.svc.Refresh(ctx, bad)
+		_, err = h.svc.Auth.Refresh(ctx, bad)
 		wantCode(t, err, chatcore.EUnauthorized)
 	}
 }
@@ -138,29 +138,29 @@ func TestRefreshExpiryAndLogout(t *testing.T) {
 	ctx := context.Background()
 	r0 := h.MustRegister(t, "alice")
 	h.clock.Advance(chatcore.DefaultRefreshTTL + time.Second)
-	_, err := h.svc.Refresh(ctx, r0.RefreshToken)
+	_, err := h.svc.Auth.Refresh(ctx, r0.RefreshToken)
 	wantCode(t, err, chatcore.EUnauthorized)
 	if got := chatcore.ErrorMessage(err); got != "refresh token expired" {
 		t.Errorf("got message %q", got)
 	}
 
-	r1, err := h.svc.Login(ctx, "alice", "password-alice")
+	r1, err := h.svc.Auth.Login(ctx, "alice", "password-alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := h.svc.Refresh(ctx, r1.RefreshToken)
+	r2, err := h.svc.Auth.Refresh(ctx, r1.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.svc.Logout(ctx, r2.RefreshToken); err != nil {
+	if err := h.svc.Auth.Logout(ctx, r2.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.svc.Refresh(ctx, r2.RefreshToken)
+	_, err = h.svc.Auth.Refresh(ctx, r2.RefreshToken)
 	wantCode(t, err, chatcore.EUnauthorized)
-	if err := h.svc.Logout(ctx, r2.RefreshToken); err != nil {
+	if err := h.svc.Auth.Logout(ctx, r2.RefreshToken); err != nil {
 		t.Errorf("second logout: %v", err)
 	}
-	if err := h.svc.Logout(ctx, "unknown"); err != nil {
+	if err := h.svc.Auth.Logout(ctx, "unknown"); err != nil {
 		t.Errorf("logout with unknown token: %v", err)
 	}
 }
@@ -168,7 +168,7 @@ func TestRefreshExpiryAndLogout(t *testing.T) {
 func TestEnsureAdmin(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	u, err := h.svc.EnsureAdmin(ctx, "root", "admin-password")
+	u, err := h.svc.Auth.EnsureAdmin(ctx, "root", "admin-password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,17 +176,17 @@ func TestEnsureAdmin(t *testing.T) {
 		t.Errorf("got role %q, want admin", u.Role)
 	}
 	// Again, with a new password: same account, new password.
-	u2, err := h.svc.EnsureAdmin(ctx, "root", "new-admin-password")
+	u2, err := h.svc.Auth.EnsureAdmin(ctx, "root", "new-admin-password")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u2.ID != u.ID {
 		t.Errorf("got id %s, want %s", u2.ID, u.ID)
 	}
-	if _, err := h.svc.Login(ctx, "root", "admin-password"); chatcore.ErrorCode(err) != chatcore.EUnauthorized {
+	if _, err := h.svc.Auth.Login(ctx, "root", "admin-password"); chatcore.ErrorCode(err) != chatcore.EUnauthorized {
 		t.Errorf("old password: got %v, want unauthorized", err)
 	}
-	res, err := h.svc.Login(ctx, "root", "new-admin-password")
+	res, err := h.svc.Auth.Login(ctx, "root", "new-admin-password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestEnsureAdmin(t *testing.T) {
 	}
 	// An existing ordinary user is promoted.
 	bob := h.MustRegister(t, "bob")
-	u3, err := h.svc.EnsureAdmin(ctx, "bob", "bob-admin-pw")
+	u3, err := h.svc.Auth.EnsureAdmin(ctx, "bob", "bob-admin-pw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestFindUsers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.prefix, func(t *testing.T) {
-			got, err := h.svc.FindUsers(ctx, "x", tc.prefix, 10)
+			got, err := h.svc.Users.FindUsers(ctx, "x", tc.prefix, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,6 +235,6 @@ func TestFindUsers(t *testing.T) {
 			}
 		})
 	}
-	_, err := h.svc.FindUsers(ctx, "x", "", 10)
+	_, err := h.svc.Users.FindUsers(ctx, "x", "", 10)
 	wantCode(t, err, chatcore.EInvalid)
 }

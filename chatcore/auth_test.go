@@ -46,19 +46,19 @@ type nopPresence struct{ Presence }
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-// newUnitService returns a Service with no working store, for logic that
-// does not touch it.
-func newUnitService(t *testing.T, clock Clock) *Service {
+// newUnitService returns an auth service with no working store, for logic
+// that does not touch it.
+func newUnitService(t *testing.T, clock Clock) *authService {
 	t.Helper()
-	s, err := NewService(ServiceConfig{
+	s, err := NewServices(ServiceConfig{
 		Store: nopStore{}, Bus: nopBus{}, Presence: nopPresence{},
 		Clock: clock, JWTSecret: testSecret, AccessTTL: 15 * time.Minute,
 	})
 	if err != nil {
-		t.Fatalf("NewService: %v", err)
+		t.Fatalf("NewServices: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s
+	return s.Auth.(*authService)
 }
 
 func TestNewServiceConfig(t *testing.T) {
@@ -79,13 +79,14 @@ func TestNewServiceConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := base
 			tc.mutate(&cfg)
-			s, err := NewService(cfg)
+			s, err := NewServices(cfg)
 			if got := err != nil; got != tc.wantErr {
 				t.Fatalf("got error %v, want error %v", err, tc.wantErr)
 			}
 			if s != nil {
-				if s.accessTTL != DefaultAccessTTL || s.refreshTTL != DefaultRefreshTTL || s.typing.ttl != DefaultTypingTTL {
-					t.Errorf("got ttls %v/%v/%v, want defaults", s.accessTTL, s.refreshTTL, s.typing.ttl)
+				a := s.Auth.(*authService)
+				if a.accessTTL != DefaultAccessTTL || a.refreshTTL != DefaultRefreshTTL || s.deps.typing.ttl != DefaultTypingTTL {
+					t.Errorf("got ttls %v/%v/%v, want defaults", a.accessTTL, a.refreshTTL, s.deps.typing.ttl)
 				}
 				s.Close()
 				s.Close() // idempotent

@@ -11,10 +11,35 @@ import (
 
 // Conversation limits.
 const (
-	MaxTitleRunes            = 128
-	DefaultConversationsPage = 50
-	MaxConversationsPage     = 200
+	MaxTitleRunes = 128
 )
+
+// ConversationService creates conversations, lists them as the caller
+// sees them and changes group membership.
+type ConversationService interface {
+	// CreateConversation starts a direct conversation (one other member,
+	// idempotent per pair: created=false when it exists) or a group.
+	// Errors: EInvalid (no other member, bad title, unknown user),
+	// ETooLarge (more than MaxGroupMembers).
+	CreateConversation(ctx context.Context, callerID string, memberIDs []string, title string) (conv *Conversation, created bool, err error)
+	// Conversation returns one conversation. Errors: ENotFound (no such
+	// conversation or not a member).
+	Conversation(ctx context.Context, callerID, id string) (*Conversation, error)
+	// Conversations lists the caller's conversations, newest activity
+	// first, before pages; limit 0 means DefaultConversationsPage, more
+	// than MaxConversationsPage is cut to it. Errors: EInvalid.
+	Conversations(ctx context.Context, callerID string, before time.Time, limit int) ([]*Conversation, error)
+	// AddMembers adds users to a group. Errors: ENotFound (no such
+	// conversation or not a member), EForbidden (direct conversation),
+	// EInvalid (unknown user, empty list), ETooLarge.
+	AddMembers(ctx context.Context, callerID, convID string, userIDs []string) (*Conversation, error)
+	// RemoveMember removes a member from a group (self, or anyone by the
+	// creator). Errors: ENotFound, EForbidden.
+	RemoveMember(ctx context.Context, callerID, convID, userID string) error
+}
+
+// conversationService implements ConversationService.
+type conversationService struct{ *deps }
 
 // CreateConversation starts a conversation between the caller and
 // memberIDs (the caller may be listed or not). One other member makes a
@@ -22,7 +47,7 @@ const (
 // a title is ignored); more make a group of at most MaxGroupMembers,
 // caller included. Errors: EInvalid (no other member, bad title, unknown
 // user), ETooLarge (too many members).
-func (s *Service) CreateConversation(ctx context.Context, callerID string, memberIDs []string, title string) (*Conversation, bool, error) {
+func (s *conversationService) CreateConversation(ctx context.Context, callerID string, memberIDs []string, title string) (*Conversation, bool, error) {
 	others := uniqueOthers(memberIDs, callerID)
 	if len(others) == 0 {
 		return nil, false, Errorf(EInvalid, "member_ids must name at least one other user")
@@ -73,7 +98,7 @@ func (s *Service) CreateConversation(ctx context.Context, callerID string, membe
 
 // Conversation returns a conversation as the caller sees it.
 // Errors: ENotFound if it does not exist or the caller is not a member.
-func (s *Service) Conversation(ctx context.Context, callerID, id string) (*Conversation, error) {
+func (s *conversationService) Conversation(ctx context.Context, callerID, id string) (*Conversation, error) {
 	conv, err := s.store.ConversationForUser(ctx, id, callerID)
 	if err != nil {
 		if ErrorCode(err) == ENotFound {
@@ -88,14 +113,11 @@ func (s *Service) Conversation(ctx context.Context, callerID, id string) (*Conve
 // before (if non-zero) pages past the last one seen. Limit 0 means
 // DefaultConversationsPage; larger than MaxConversationsPage is cut to it.
 // Errors: EInvalid.
-func (s *Service) Conversations(ctx context.Context, callerID string, before time.Time, limit int) ([]*Conversation, error) {
-	if limit < 0 {
-		return nil, Errorf(EInvalid, "limit must not be negative")
+func (s *conversationService) Conversations(ctx context.Context, callerID string, before time.Time, limit int) ([]*Conversation, error) {
+	limit, err := pageLimit(limit, DefaultConversationsPage, MaxConversationsPage)
+	if err != nil {
+		return nil, err
 	}
-	if limit == 0 {
-		limit = DefaultConversationsPage
-	}
-	limit = min(limit, MaxConversationsPage)
 	convs, err := s.store.ListConversations(ctx, callerID, before, limit)
 	if err != nil {
 		return nil, s.internal(ctx, "list conversations", err, slog.String("user_id", callerID))
@@ -110,7 +132,7 @@ func (s *Service) Conversations(ctx context.Context, callerID string, before tim
 // it are ignored. Errors: ENotFound (no such conversation or caller not a
 // member), EForbidden (direct conversation), EInvalid (unknown user, empty
 // list), ETooLarge (past MaxGroupMembers).
-func (s *Service) AddMembers(ctx context.Context, callerID, convID string, userIDs []string) (*Conversation, error) {
+func (s *conversationService) AddMembers(ctx context.Context, callerID, convID string, userIDs []string) (*Conversation, error) {
 	add := uniqueOthers(userIDs, callerID)
 	if len(add) == 0 {
 		return nil, Errorf(EInvalid, "user_ids must name at least one other user")
@@ -144,7 +166,7 @@ func (s *Service) AddMembers(ctx context.Context, callerID, convID string, userI
 // callerID) and the creator may remove others. Errors: ENotFound (no such
 // conversation, caller or user not a member), EForbidden (direct
 // conversation, or removing someone else without being the creator).
-func (s *Service) RemoveMember(ctx context.Context, callerID, convID, userID string) error {
+func (s *conversationService) RemoveMember(ctx context.Context, callerID, convID, userID string) error {
 	conv, err := s.Conversation(ctx, callerID, convID)
 	if err != nil {
 		return err
@@ -166,7 +188,7 @@ func (s *Service) RemoveMember(ctx context.Context, callerID, convID, userID str
 }
 
 // checkUsersExist returns EInvalid naming the first unknown user.
-func (s *Service) checkUsersExist(ctx context.Context, ids []string, op string) error {
+func (s *conversationService) checkUsersExist(ctx context.Context, ids []string, op string) error {
 	for _, id := range ids {
 		if _, err := s.store.UserByID(ctx, id); err != nil {
 			if ErrorCode(err) == ENotFound {

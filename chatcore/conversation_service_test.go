@@ -16,7 +16,7 @@ func TestCreateDirect(t *testing.T) {
 	a := h.MustRegister(t, "alice").User
 	b := h.MustRegister(t, "bob").User
 
-	c1, created, err := h.svc.CreateConversation(ctx, a.ID, []string{b.ID}, "")
+	c1, created, err := h.svc.Conversations.CreateConversation(ctx, a.ID, []string{b.ID}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestCreateDirect(t *testing.T) {
 		{"caller listed", a.ID, []string{a.ID, b.ID, b.ID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, created, err := h.svc.CreateConversation(ctx, tc.caller, tc.members, "")
+			c, created, err := h.svc.Conversations.CreateConversation(ctx, tc.caller, tc.members, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +58,7 @@ func TestCreateDirect(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := h.svc.CreateConversation(ctx, a.ID, tc.members, tc.title)
+			_, _, err := h.svc.Conversations.CreateConversation(ctx, a.ID, tc.members, tc.title)
 			wantCode(t, err, tc.want)
 		})
 	}
@@ -81,7 +81,7 @@ func TestGroupRules(t *testing.T) {
 	d := h.MustRegister(t, "dave").User
 	e := h.MustRegister(t, "erin").User
 
-	g, created, err := h.svc.CreateConversation(ctx, a.ID, []string{b.ID, c.ID}, " Team ")
+	g, created, err := h.svc.Conversations.CreateConversation(ctx, a.ID, []string{b.ID, c.ID}, " Team ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,20 +89,20 @@ func TestGroupRules(t *testing.T) {
 		t.Fatalf("got %+v", g)
 	}
 	// A group is never deduplicated.
-	g2, created, err := h.svc.CreateConversation(ctx, a.ID, []string{b.ID, c.ID}, "Team")
+	g2, created, err := h.svc.Conversations.CreateConversation(ctx, a.ID, []string{b.ID, c.ID}, "Team")
 	if err != nil || !created || g2.ID == g.ID {
 		t.Fatalf("second group: got %v %v %v, want a new one", g2, created, err)
 	}
 
 	// Any member may add.
-	got, err := h.svc.AddMembers(ctx, b.ID, g.ID, []string{d.ID})
+	got, err := h.svc.Conversations.AddMembers(ctx, b.ID, g.ID, []string{d.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got.Members) != 4 {
 		t.Errorf("got %d members, want 4", len(got.Members))
 	}
-	direct, _, err := h.svc.CreateConversation(ctx, a.ID, []string{b.ID}, "")
+	direct, _, err := h.svc.Conversations.CreateConversation(ctx, a.ID, []string{b.ID}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,23 +112,26 @@ func TestGroupRules(t *testing.T) {
 		do   func() error
 		want string
 	}{
-		{"non-member adds", func() error { _, err := h.svc.AddMembers(ctx, e.ID, g.ID, []string{a.ID}); return err }, chatcore.ENotFound},
-		{"add unknown user", func() error { _, err := h.svc.AddMembers(ctx, a.ID, g.ID, []string{"nope"}); return err }, chatcore.EInvalid},
-		{"add to direct", func() error { _, err := h.svc.AddMembers(ctx, a.ID, direct.ID, []string{c.ID}); return err }, chatcore.EForbidden},
-		{"non-creator removes other", func() error { return h.svc.RemoveMember(ctx, b.ID, g.ID, c.ID) }, chatcore.EForbidden},
-		{"leave direct", func() error { return h.svc.RemoveMember(ctx, a.ID, direct.ID, a.ID) }, chatcore.EForbidden},
-		{"non-member reads", func() error { _, err := h.svc.Conversation(ctx, e.ID, g.ID); return err }, chatcore.ENotFound},
-		{"member leaves", func() error { return h.svc.RemoveMember(ctx, d.ID, g.ID, d.ID) }, ""},
-		{"left member reads", func() error { _, err := h.svc.Conversation(ctx, d.ID, g.ID); return err }, chatcore.ENotFound},
-		{"creator removes", func() error { return h.svc.RemoveMember(ctx, a.ID, g.ID, c.ID) }, ""},
-		{"remove non-member", func() error { return h.svc.RemoveMember(ctx, a.ID, g.ID, e.ID) }, chatcore.ENotFound},
+		{"non-member adds", func() error { _, err := h.svc.Conversations.AddMembers(ctx, e.ID, g.ID, []string{a.ID}); return err }, chatcore.ENotFound},
+		{"add unknown user", func() error { _, err := h.svc.Conversations.AddMembers(ctx, a.ID, g.ID, []string{"nope"}); return err }, chatcore.EInvalid},
+		{"add to direct", func() error {
+			_, err := h.svc.Conversations.AddMembers(ctx, a.ID, direct.ID, []string{c.ID})
+			return err
+		}, chatcore.EForbidden},
+		{"non-creator removes other", func() error { return h.svc.Conversations.RemoveMember(ctx, b.ID, g.ID, c.ID) }, chatcore.EForbidden},
+		{"leave direct", func() error { return h.svc.Conversations.RemoveMember(ctx, a.ID, direct.ID, a.ID) }, chatcore.EForbidden},
+		{"non-member reads", func() error { _, err := h.svc.Conversations.Conversation(ctx, e.ID, g.ID); return err }, chatcore.ENotFound},
+		{"member leaves", func() error { return h.svc.Conversations.RemoveMember(ctx, d.ID, g.ID, d.ID) }, ""},
+		{"left member reads", func() error { _, err := h.svc.Conversations.Conversation(ctx, d.ID, g.ID); return err }, chatcore.ENotFound},
+		{"creator removes", func() error { return h.svc.Conversations.RemoveMember(ctx, a.ID, g.ID, c.ID) }, ""},
+		{"remove non-member", func() error { return h.svc.Conversations.RemoveMember(ctx, a.ID, g.ID, e.ID) }, chatcore.ENotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			wantCode(t, tc.do(), tc.want)
 		})
 	}
-	final, err := h.svc.Conversation(ctx, a.ID, g.ID)
+	final, err := h.svc.Conversations.Conversation(ctx, a.ID, g.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +139,7 @@ func TestGroupRules(t *testing.T) {
 		t.Errorf("got %d members, want 2 (alice, bob)", len(final.Members))
 	}
 
-	list, err := h.svc.Conversations(ctx, a.ID, time.Time{}, 0)
+	list, err := h.svc.Conversations.Conversations(ctx, a.ID, time.Time{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +162,7 @@ func TestCreateDirectConcurrent(t *testing.T) {
 			if i%2 == 1 {
 				caller, other = other, caller
 			}
-			c, ok, err := h.svc.CreateConversation(ctx, caller, []string{other}, "")
+			c, ok, err := h.svc.Conversations.CreateConversation(ctx, caller, []string{other}, "")
 			if err != nil {
 				t.Error(err)
 				return

@@ -29,7 +29,7 @@ func (n *fakeNotifier) Notify(_ context.Context, x chatcore.Notification) error 
 // harness is a Service on a temporary SQLite file with an in-memory bus
 // and presence, running until the test ends.
 type harness struct {
-	svc      *chatcore.Service
+	svc      *chatcore.Services
 	store    chatcore.Store
 	bus      chatcore.Bus
 	presence *inmem.Presence
@@ -96,7 +96,7 @@ func newHarnessOn(t *testing.T, store chatcore.Store, bus chatcore.Bus, opts ...
 // MustStartService builds a Service, runs it until t ends, and waits for
 // its hub to be subscribed to the bus.
 func MustStartService(t *testing.T, store chatcore.Store, bus chatcore.Bus, presence chatcore.Presence,
-	notifier chatcore.Notifier, clock chatcore.Clock, stored, slow *counter, opts ...harnessOpt) *chatcore.Service {
+	notifier chatcore.Notifier, clock chatcore.Clock, stored, slow *counter, opts ...harnessOpt) *chatcore.Services {
 	t.Helper()
 	cfg := chatcore.ServiceConfig{
 		Store: store, Bus: bus, Presence: presence, Notifier: notifier, Clock: clock,
@@ -110,9 +110,9 @@ func MustStartService(t *testing.T, store chatcore.Store, bus chatcore.Bus, pres
 	for _, o := range opts {
 		o(&cfg)
 	}
-	svc, err := chatcore.NewService(cfg)
+	svc, err := chatcore.NewServices(cfg)
 	if err != nil {
-		t.Fatalf("NewService: %v", err)
+		t.Fatalf("NewServices: %v", err)
 	}
 	chatcore.CheapPasswordsForTest(svc)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -127,11 +127,11 @@ func MustStartService(t *testing.T, store chatcore.Store, bus chatcore.Bus, pres
 	})
 	// Run subscribes asynchronously: probe until an event comes back.
 	probe := newClient("probe-user", 16)
-	unreg := svc.Hub().Register(probe)
+	unreg := svc.Hub.Register(probe)
 	defer unreg()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		svc.Hub().Publish(ctx, chatcore.Event{Recipients: []string{"probe-user"}, Frame: []byte(`{"type":"probe"}`)})
+		svc.Hub.Publish(ctx, chatcore.Event{Recipients: []string{"probe-user"}, Frame: []byte(`{"type":"probe"}`)})
 		select {
 		case <-probe.ch:
 			return svc
@@ -183,7 +183,7 @@ type frame struct {
 func (h *harness) connect(t *testing.T, user string) *client {
 	t.Helper()
 	c := newClient(user, 64)
-	t.Cleanup(h.svc.Hub().Register(c))
+	t.Cleanup(h.svc.Hub.Register(c))
 	return c
 }
 
@@ -216,7 +216,7 @@ func expectNoFrame(t *testing.T, c *client, d time.Duration) {
 // MustRegister registers a user and returns it with its tokens.
 func (h *harness) MustRegister(t *testing.T, username string) *chatcore.AuthResult {
 	t.Helper()
-	res, err := h.svc.Register(context.Background(), username, "password-"+username, "")
+	res, err := h.svc.Auth.Register(context.Background(), username, "password-"+username, "")
 	if err != nil {
 		t.Fatalf("register %s: %v", username, err)
 	}

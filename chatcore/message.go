@@ -10,8 +10,6 @@ const (
 	MaxBodyBytes     = 16 << 10
 	MaxClientIDBytes = 64
 	MaxAttachments   = 10
-	MaxPageSize      = 200
-	DefaultPageSize  = 50
 )
 
 // Message is one stored message. Seq is assigned by the server, gapless per

@@ -25,10 +25,10 @@ func newTrio(t *testing.T, h *harness) trio {
 	tr.b = h.MustRegister(t, "bob").User
 	tr.c = h.MustRegister(t, "carol").User
 	var err error
-	if tr.group, _, err = h.svc.CreateConversation(ctx, tr.a.ID, []string{tr.b.ID, tr.c.ID}, "g"); err != nil {
+	if tr.group, _, err = h.svc.Conversations.CreateConversation(ctx, tr.a.ID, []string{tr.b.ID, tr.c.ID}, "g"); err != nil {
 		t.Fatal(err)
 	}
-	if tr.direct, _, err = h.svc.CreateConversation(ctx, tr.a.ID, []string{tr.b.ID}, ""); err != nil {
+	if tr.direct, _, err = h.svc.Conversations.CreateConversation(ctx, tr.a.ID, []string{tr.b.ID}, ""); err != nil {
 		t.Fatal(err)
 	}
 	return tr
@@ -42,7 +42,7 @@ func TestSend(t *testing.T) {
 	ca, cb, cc := h.connect(t, tr.a.ID), h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
 	cm := h.connect(t, outsider.ID)
 
-	m1, created, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "hello"})
+	m1, created, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestSend(t *testing.T) {
 	expectNoFrame(t, cm, 50*time.Millisecond)
 
 	// A retried send returns the original: same id and seq, no new row.
-	again, created, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "hello"})
+	again, created, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestSend(t *testing.T) {
 		t.Errorf("retry: got created=%v id=%s seq=%d, want false %s 1", created, again.ID, again.Seq, m1.ID)
 	}
 	MustNextFrame(t, cb) // re-pushed, in case the first push was lost
-	m2, _, err := h.svc.Send(ctx, tr.b.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "same client id, other sender", ReplyToSeq: 1})
+	m2, _, err := h.svc.Messages.Send(ctx, tr.b.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "same client id, other sender", ReplyToSeq: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestSend(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := h.svc.Send(ctx, tc.caller, tc.req)
+			_, _, err := h.svc.Messages.Send(ctx, tc.caller, tc.req)
 			wantCode(t, err, tc.want)
 		})
 	}
@@ -107,7 +107,7 @@ func TestMessages(t *testing.T) {
 	ctx := context.Background()
 	tr := newTrio(t, h)
 	for i := range 5 {
-		if _, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: fmt.Sprint(i), Body: fmt.Sprint("m", i)}); err != nil {
+		if _, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: fmt.Sprint(i), Body: fmt.Sprint("m", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,7 +131,7 @@ func TestMessages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := h.svc.Messages(ctx, tr.b.ID, tr.direct.ID, tc.q)
+			got, err := h.svc.Messages.Messages(ctx, tr.b.ID, tr.direct.ID, tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,12 +140,12 @@ func TestMessages(t *testing.T) {
 			}
 		})
 	}
-	_, err := h.svc.Messages(ctx, tr.c.ID, tr.direct.ID, chatcore.MessageQuery{})
+	_, err := h.svc.Messages.Messages(ctx, tr.c.ID, tr.direct.ID, chatcore.MessageQuery{})
 	wantCode(t, err, chatcore.ENotFound)
-	_, err = h.svc.Messages(ctx, tr.a.ID, tr.direct.ID, chatcore.MessageQuery{Limit: -1})
+	_, err = h.svc.Messages.Messages(ctx, tr.a.ID, tr.direct.ID, chatcore.MessageQuery{Limit: -1})
 	wantCode(t, err, chatcore.EInvalid)
 
-	conv, err := h.svc.Conversation(ctx, tr.b.ID, tr.direct.ID)
+	conv, err := h.svc.Conversations.Conversation(ctx, tr.b.ID, tr.direct.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestReceipts(t *testing.T) {
 	tr := newTrio(t, h)
 	ca, cb, cc := h.connect(t, tr.a.ID), h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
 	for i := range 3 {
-		if _, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: fmt.Sprint(i), Body: "x"}); err != nil {
+		if _, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: fmt.Sprint(i), Body: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -170,7 +170,7 @@ func TestReceipts(t *testing.T) {
 		}
 	}
 
-	r, err := h.svc.MarkDelivered(ctx, tr.b.ID, tr.group.ID, 2)
+	r, err := h.svc.Receipts.MarkDelivered(ctx, tr.b.ID, tr.group.ID, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestReceipts(t *testing.T) {
 	expectNoFrame(t, cb, 50*time.Millisecond) // never to the one who moved it
 
 	// Cumulative: a lower or equal seq changes nothing and pushes nothing.
-	r, err = h.svc.MarkDelivered(ctx, tr.b.ID, tr.group.ID, 1)
+	r, err = h.svc.Receipts.MarkDelivered(ctx, tr.b.ID, tr.group.ID, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestReceipts(t *testing.T) {
 	expectNoFrame(t, ca, 50*time.Millisecond)
 
 	// Read raises delivered; beyond the last seq is clamped.
-	r, err = h.svc.MarkRead(ctx, tr.b.ID, tr.group.ID, 99)
+	r, err = h.svc.Receipts.MarkRead(ctx, tr.b.ID, tr.group.ID, 99)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestReceipts(t *testing.T) {
 	if f := MustNextFrame(t, ca); f.ReadSeq != 3 || f.DeliveredSeq != 3 {
 		t.Errorf("got %+v, want read 3", f)
 	}
-	conv, err := h.svc.Conversation(ctx, tr.b.ID, tr.group.ID)
+	conv, err := h.svc.Conversations.Conversation(ctx, tr.b.ID, tr.group.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,9 +215,9 @@ func TestReceipts(t *testing.T) {
 	}
 
 	outsider := h.MustRegister(t, "mallory").User
-	_, err = h.svc.MarkRead(ctx, outsider.ID, tr.group.ID, 1)
+	_, err = h.svc.Receipts.MarkRead(ctx, outsider.ID, tr.group.ID, 1)
 	wantCode(t, err, chatcore.ENotFound)
-	_, err = h.svc.MarkRead(ctx, tr.b.ID, tr.group.ID, -1)
+	_, err = h.svc.Receipts.MarkRead(ctx, tr.b.ID, tr.group.ID, -1)
 	wantCode(t, err, chatcore.EInvalid)
 }
 
@@ -229,7 +229,7 @@ func TestTyping(t *testing.T) {
 	ca, cb, cc := h.connect(t, tr.a.ID), h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
 
 	start := time.Now()
-	if err := h.svc.Typing(ctx, tr.a.ID, tr.direct.ID, "start"); err != nil {
+	if err := h.svc.Typing.Typing(ctx, tr.a.ID, tr.direct.ID, "start"); err != nil {
 		t.Fatal(err)
 	}
 	if f := MustNextFrame(t, cb); f.Type != chatcore.FrameTyping || f.State != "start" || f.UserID != tr.a.ID || f.ConversationID != tr.direct.ID {
@@ -246,10 +246,10 @@ func TestTyping(t *testing.T) {
 	expectNoFrame(t, cc, 0)                   // nor to non-members
 
 	// An explicit stop is pushed at once and cancels the timer.
-	if err := h.svc.Typing(ctx, tr.a.ID, tr.group.ID, "start"); err != nil {
+	if err := h.svc.Typing.Typing(ctx, tr.a.ID, tr.group.ID, "start"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.svc.Typing(ctx, tr.a.ID, tr.group.ID, "stop"); err != nil {
+	if err := h.svc.Typing.Typing(ctx, tr.a.ID, tr.group.ID, "stop"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*client{cb, cc} {
@@ -266,8 +266,8 @@ func TestTyping(t *testing.T) {
 	}
 
 	outsider := h.MustRegister(t, "mallory").User
-	wantCode(t, h.svc.Typing(ctx, outsider.ID, tr.group.ID, "start"), chatcore.EForbidden)
-	wantCode(t, h.svc.Typing(ctx, tr.a.ID, tr.group.ID, "dancing"), chatcore.EInvalid)
+	wantCode(t, h.svc.Typing.Typing(ctx, outsider.ID, tr.group.ID, "start"), chatcore.EForbidden)
+	wantCode(t, h.svc.Typing.Typing(ctx, tr.a.ID, tr.group.ID, "dancing"), chatcore.EInvalid)
 }
 
 func TestPresencePushes(t *testing.T) {
@@ -277,7 +277,7 @@ func TestPresencePushes(t *testing.T) {
 	loner := h.MustRegister(t, "loner").User
 	cb, cc, cl := h.connect(t, tr.b.ID), h.connect(t, tr.c.ID), h.connect(t, loner.ID)
 
-	if err := h.svc.Connected(ctx, tr.a.ID, "conn-1"); err != nil {
+	if err := h.svc.Presence.Connected(ctx, tr.a.ID, "conn-1"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*client{cb, cc} {
@@ -288,14 +288,14 @@ func TestPresencePushes(t *testing.T) {
 	expectNoFrame(t, cl, 50*time.Millisecond) // shares nothing with alice
 
 	// A second socket is not news; closing one of two is not either.
-	if err := h.svc.Connected(ctx, tr.a.ID, "conn-2"); err != nil {
+	if err := h.svc.Presence.Connected(ctx, tr.a.ID, "conn-2"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.svc.Disconnected(ctx, tr.a.ID, "conn-1"); err != nil {
+	if err := h.svc.Presence.Disconnected(ctx, tr.a.ID, "conn-1"); err != nil {
 		t.Fatal(err)
 	}
 	expectNoFrame(t, cb, 50*time.Millisecond)
-	st, err := h.svc.Presence(ctx, tr.b.ID, tr.a.ID)
+	st, err := h.svc.Presence.Presence(ctx, tr.b.ID, tr.a.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestPresencePushes(t *testing.T) {
 	}
 
 	h.clock.Advance(time.Minute)
-	if err := h.svc.Disconnected(ctx, tr.a.ID, "conn-2"); err != nil {
+	if err := h.svc.Presence.Disconnected(ctx, tr.a.ID, "conn-2"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*client{cb, cc} {
@@ -313,14 +313,14 @@ func TestPresencePushes(t *testing.T) {
 			t.Errorf("%s: got %+v, want offline last_seen %v", c.user, f, h.clock.Now())
 		}
 	}
-	st, err = h.svc.Presence(ctx, tr.b.ID, tr.a.ID)
+	st, err = h.svc.Presence.Presence(ctx, tr.b.ID, tr.a.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Status != "offline" || !st.LastSeen.Equal(h.clock.Now()) {
 		t.Errorf("got %+v, want offline at %v", st, h.clock.Now())
 	}
-	_, err = h.svc.Presence(ctx, tr.b.ID, "nobody")
+	_, err = h.svc.Presence.Presence(ctx, tr.b.ID, "nobody")
 	wantCode(t, err, chatcore.ENotFound)
 }
 
@@ -329,10 +329,10 @@ func TestNotifyOfflineOnly(t *testing.T) {
 	ctx := context.Background()
 	tr := newTrio(t, h)
 	// Bob has a socket; alice (the sender) and carol have none.
-	if err := h.svc.Connected(ctx, tr.b.ID, "b1"); err != nil {
+	if err := h.svc.Presence.Connected(ctx, tr.b.ID, "b1"); err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k", Body: "wake up"})
+	m, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k", Body: "wake up"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func TestNotifyOfflineOnly(t *testing.T) {
 		t.Fatal("no notification for the offline member")
 	}
 	// A retry is not a new message: nobody is woken again.
-	if _, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k", Body: "wake up"}); err != nil {
+	if _, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k", Body: "wake up"}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -361,12 +361,12 @@ func TestSlowConsumerKicked(t *testing.T) {
 	ctx := context.Background()
 	tr := newTrio(t, h)
 	stuck := newClient(tr.b.ID, 1) // takes one frame and never reads
-	t.Cleanup(h.svc.Hub().Register(stuck))
+	t.Cleanup(h.svc.Hub.Register(stuck))
 	fine := newClient(tr.c.ID, 64)
-	t.Cleanup(h.svc.Hub().Register(fine))
+	t.Cleanup(h.svc.Hub.Register(fine))
 
 	for i := range 5 {
-		if _, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: fmt.Sprint(i), Body: "x"}); err != nil {
+		if _, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: fmt.Sprint(i), Body: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -400,7 +400,7 @@ func TestSendWithAttachment(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Still pending (bytes not confirmed): it cannot be sent.
-	_, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: "k0", AttachmentIDs: []string{"att-1"}})
+	_, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: "k0", AttachmentIDs: []string{"att-1"}})
 	wantCode(t, err, chatcore.EInvalid)
 
 	att.Status = chatcore.StatusProcessing
@@ -408,10 +408,10 @@ func TestSendWithAttachment(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Someone else's attachment cannot be sent either.
-	_, _, err = h.svc.Send(ctx, tr.b.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: "k1", AttachmentIDs: []string{"att-1"}})
+	_, _, err = h.svc.Messages.Send(ctx, tr.b.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: "k1", AttachmentIDs: []string{"att-1"}})
 	wantCode(t, err, chatcore.EInvalid)
 
-	m, _, err := h.svc.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: "k2", AttachmentIDs: []string{"att-1"}})
+	m, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.direct.ID, ClientID: "k2", AttachmentIDs: []string{"att-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +448,7 @@ func TestConcurrentSendsGaplessAndDeduplicated(t *testing.T) {
 				var pair sync.WaitGroup
 				for range 2 {
 					pair.Go(func() {
-						m, created, err := h.svc.Send(ctx, user.ID, req)
+						m, created, err := h.svc.Messages.Send(ctx, user.ID, req)
 						if err != nil {
 							t.Error(err)
 							return

@@ -3,6 +3,7 @@ package chatcore
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -48,6 +49,44 @@ func (r *SendRequest) validate() error {
 	return nil
 }
 
+// MessageService stores and pages messages and wakes offline members.
+type MessageService interface {
+	// Send stores a message and pushes it to every member; a retry with
+	// the same client_id returns the stored one with created=false.
+	// Errors: EInvalid, ETooLarge, EForbidden (not a member), EConflict.
+	Send(ctx context.Context, callerID string, req SendRequest) (msg *Message, created bool, err error)
+	// Messages returns a page of a conversation's history; limit 0 means
+	// DefaultMessagesPage, more than MaxMessagesPage is cut to it.
+	// Errors: EInvalid, ENotFound (no such conversation or not a member).
+	Messages(ctx context.Context, callerID, convID string, q MessageQuery) ([]*Message, error)
+}
+
+// messageService implements MessageService. Offline notifications run
+// behind Send so a presence lookup and the Notifier never add to a
+// sender's latency.
+type messageService struct {
+	*deps
+	notifyMu     sync.RWMutex
+	notifyClosed bool
+	notifyQ      chan notifyJob
+	notifyDone   chan struct{}
+}
+
+func newMessageService(d *deps) *messageService {
+	s := &messageService{deps: d, notifyQ: make(chan notifyJob, notifyQueueSize), notifyDone: make(chan struct{})}
+	go s.notifyLoop()
+	return s
+}
+
+// close stops the notification loop after it drained its queue.
+func (s *messageService) close() {
+	s.notifyMu.Lock()
+	s.notifyClosed = true
+	close(s.notifyQ)
+	s.notifyMu.Unlock()
+	<-s.notifyDone
+}
+
 // Send stores a message and pushes it to every member (the sender too, for
 // their other devices), then wakes members with no live socket through the
 // Notifier (never the sender). The same sender, conversation and client_id
@@ -61,7 +100,7 @@ func (r *SendRequest) validate() error {
 // unless it has attachments; reply_to_seq ≤ last seq; unusable
 // attachments), ETooLarge (body > MaxBodyBytes, > MaxAttachments),
 // EForbidden (not a member).
-func (s *Service) Send(ctx context.Context, callerID string, req SendRequest) (*Message, bool, error) {
+func (s *messageService) Send(ctx context.Context, callerID string, req SendRequest) (*Message, bool, error) {
 	if err := req.validate(); err != nil {
 		return nil, false, err
 	}
@@ -129,21 +168,19 @@ func (s *Service) Send(ctx context.Context, callerID string, req SendRequest) (*
 }
 
 // Messages returns a page of a conversation's history (see MessageQuery).
-// Limit 0 means DefaultPageSize; larger than MaxPageSize is cut to it.
+// Limit 0 means DefaultMessagesPage; larger than MaxMessagesPage is cut to it.
 // Errors: EInvalid, ENotFound (no such conversation or not a member).
-func (s *Service) Messages(ctx context.Context, callerID, convID string, q MessageQuery) ([]*Message, error) {
+func (s *messageService) Messages(ctx context.Context, callerID, convID string, q MessageQuery) ([]*Message, error) {
+	var err error
+	if q.Limit, err = pageLimit(q.Limit, DefaultMessagesPage, MaxMessagesPage); err != nil {
+		return nil, err
+	}
 	switch {
-	case q.Limit < 0:
-		return nil, Errorf(EInvalid, "limit must not be negative")
 	case q.Before < 0 || q.After < 0:
 		return nil, Errorf(EInvalid, "before and after must not be negative")
 	case q.Before > 0 && q.Forward:
 		return nil, Errorf(EInvalid, "before and after cannot be combined")
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultPageSize
-	}
-	q.Limit = min(q.Limit, MaxPageSize)
 	ok, err := s.store.IsMember(ctx, convID, callerID)
 	if err != nil {
 		if ErrorCode(err) == ENotFound {
@@ -171,7 +208,7 @@ func (s *Service) Messages(ctx context.Context, callerID, convID string, q Messa
 
 // memberIDsFor returns the members of convID in one query, or EForbidden
 // when it does not exist or callerID is not among them.
-func (s *Service) memberIDsFor(ctx context.Context, convID, callerID, op string) ([]string, error) {
+func (s *deps) memberIDsFor(ctx context.Context, convID, callerID, op string) ([]string, error) {
 	members, err := s.store.MemberIDs(ctx, convID)
 	if err != nil {
 		if ErrorCode(err) == ENotFound {
@@ -193,7 +230,7 @@ type notifyJob struct {
 
 // queueNotify hands a job to the background loop, or does it now when the
 // queue is full or closed: notifications are slowed down, never dropped.
-func (s *Service) queueNotify(j notifyJob) {
+func (s *messageService) queueNotify(j notifyJob) {
 	if s.notifier == nil || len(j.recipients) == 0 {
 		return
 	}
@@ -216,7 +253,7 @@ const notifyBatch = 256
 // notifyLoop handles queued jobs, draining whatever else is queued into
 // one batch so that a busy node asks presence once per batch rather than
 // once per message.
-func (s *Service) notifyLoop() {
+func (s *messageService) notifyLoop() {
 	defer close(s.notifyDone)
 	batch := make([]notifyJob, 0, notifyBatch)
 	for j := range s.notifyQ {
@@ -239,7 +276,7 @@ func (s *Service) notifyLoop() {
 
 // notify asks presence, in one batched call, which recipients of the jobs
 // have no live socket and calls the Notifier for each of them.
-func (s *Service) notify(jobs ...notifyJob) {
+func (s *messageService) notify(jobs ...notifyJob) {
 	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
 	defer cancel()
 	users := jobs[0].recipients

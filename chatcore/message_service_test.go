@@ -87,11 +87,12 @@ func (n *recordingNotifier) Notify(_ context.Context, x Notification) error {
 func TestNotifyBatch(t *testing.T) {
 	pres := &countingPresence{online: map[string]bool{"bob": true}}
 	rec := &recordingNotifier{}
-	s, err := NewService(ServiceConfig{Store: nopStore{}, Bus: nopBus{}, Presence: pres, Notifier: rec, JWTSecret: testSecret})
+	svcs, err := NewServices(ServiceConfig{Store: nopStore{}, Bus: nopBus{}, Presence: pres, Notifier: rec, JWTSecret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer svcs.Close()
+	s := svcs.Messages.(*messageService)
 	s.notify(
 		notifyJob{base: Notification{ConversationID: "c1", Seq: 1, SenderID: "alice"}, recipients: []string{"bob", "carol"}},
 		notifyJob{base: Notification{ConversationID: "c2", Seq: 7, SenderID: "bob"}, recipients: []string{"carol", "dave"}},
@@ -109,7 +110,7 @@ func TestNotifyBatch(t *testing.T) {
 	}
 
 	// After Close, queued work is done synchronously rather than lost.
-	s.Close()
+	svcs.Close()
 	rec.got = nil
 	s.queueNotify(notifyJob{base: Notification{ConversationID: "c3", Seq: 1, SenderID: "bob"}, recipients: []string{"erin"}})
 	if len(rec.got) != 1 || rec.got[0].UserID != "erin" {

@@ -31,7 +31,7 @@ func TestServiceRedisTwoNodes(t *testing.T) {
 	store := MustOpenStore(t)
 	clock := chatcore.SystemClock{}
 	notifier := &fakeNotifier{ch: make(chan chatcore.Notification, 10)}
-	node := func() *chatcore.Service {
+	node := func() *chatcore.Services {
 		c := goredis.NewClient(opt)
 		bus := redis.NewBus(c, redis.BusOptions{Prefix: prefix})
 		t.Cleanup(func() { c.Close() })
@@ -42,34 +42,34 @@ func TestServiceRedisTwoNodes(t *testing.T) {
 	a, b := node(), node()
 	ctx := context.Background()
 
-	alice, err := a.Register(ctx, "alice", "password-alice", "")
+	alice, err := a.Auth.Register(ctx, "alice", "password-alice", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob, err := b.Register(ctx, "bob", "password-bob", "")
+	bob, err := b.Auth.Register(ctx, "bob", "password-bob", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	carol, err := b.Register(ctx, "carol", "password-carol", "")
+	carol, err := b.Auth.Register(ctx, "carol", "password-carol", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, _, err := a.CreateConversation(ctx, alice.User.ID, []string{bob.User.ID, carol.User.ID}, "")
+	g, _, err := a.Conversations.CreateConversation(ctx, alice.User.ID, []string{bob.User.ID, carol.User.ID}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Bob's socket lives on node B; node A learns of it through Redis.
 	cb := newClient(bob.User.ID, 64)
-	t.Cleanup(b.Hub().Register(cb))
-	if err := b.Connected(ctx, bob.User.ID, "bob-conn"); err != nil {
+	t.Cleanup(b.Hub.Register(cb))
+	if err := b.Presence.Connected(ctx, bob.User.ID, "bob-conn"); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := a.Presence(ctx, alice.User.ID, bob.User.ID); err != nil || st.Status != "online" {
+	if st, err := a.Presence.Presence(ctx, alice.User.ID, bob.User.ID); err != nil || st.Status != "online" {
 		t.Fatalf("presence of bob seen from node A: got %+v %v, want online", st, err)
 	}
 
-	m, _, err := a.Send(ctx, alice.User.ID, chatcore.SendRequest{ConversationID: g.ID, ClientID: "k1", Body: "across nodes"})
+	m, _, err := a.Messages.Send(ctx, alice.User.ID, chatcore.SendRequest{ConversationID: g.ID, ClientID: "k1", Body: "across nodes"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestServiceRedisTwoNodes(t *testing.T) {
 	}
 
 	// Typing crosses nodes too.
-	if err := a.Typing(ctx, alice.User.ID, g.ID, "start"); err != nil {
+	if err := a.Typing.Typing(ctx, alice.User.ID, g.ID, "start"); err != nil {
 		t.Fatal(err)
 	}
 	if f := MustNextFrame(t, cb); f.Type != chatcore.FrameTyping || f.State != "start" {

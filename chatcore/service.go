@@ -18,7 +18,7 @@ const (
 	DefaultAccessTTL  = 15 * time.Minute
 	DefaultRefreshTTL = 30 * 24 * time.Hour
 	DefaultTypingTTL  = 6 * time.Second
-	// MinJWTSecretBytes is the shortest HS256 secret NewService accepts.
+	// MinJWTSecretBytes is the shortest HS256 secret NewServices accepts.
 	MinJWTSecretBytes = 32
 	// notifyQueueSize bounds the offline-notification work queued behind
 	// Send; when full, Send does the work itself (backpressure, not loss).
@@ -29,7 +29,7 @@ const (
 	publishTimeout = 5 * time.Second
 )
 
-// ServiceConfig is what NewService needs. Store, Bus, Presence and a
+// ServiceConfig is what NewServices needs. Store, Bus, Presence and a
 // JWTSecret of at least MinJWTSecretBytes are required; every other zero
 // field takes the documented default.
 type ServiceConfig struct {
@@ -60,11 +60,30 @@ type Hooks struct {
 	SlowConsumer  func()                // a client was dropped for not keeping up
 }
 
-// Service is Parley's chat logic: accounts and sessions, conversations,
-// messages, receipts, typing and presence. It stores through Store, pushes
-// every real-time frame through the Hub (and so the Bus, to every node) and
-// wakes offline members through the Notifier. It is safe for concurrent use.
-type Service struct {
+// Services are Parley's chat services, one per concern, built by
+// NewServices over one shared set of dependencies (store, hub and bus,
+// presence, notifier, clock, logger). cmd/parley hands each field to
+// httpapi.Config; tests and other edges may use any subset. Every field is
+// safe for concurrent use.
+type Services struct {
+	Auth          AuthService
+	Users         UserService
+	Conversations ConversationService
+	Messages      MessageService
+	Receipts      ReceiptService
+	Typing        TypingService
+	Presence      PresenceService
+	// Hub fans frames out to this node's sockets; the WebSocket handler
+	// registers its clients here.
+	Hub *Hub
+
+	deps  *deps
+	close func()
+}
+
+// deps is what every service shares. Each service embeds a *deps and adds
+// only its own state; a service that needs another one holds its interface.
+type deps struct {
 	store    Store
 	presence Presence
 	notifier Notifier
@@ -72,30 +91,16 @@ type Service struct {
 	log      *slog.Logger
 	rand     io.Reader
 	hub      *Hub
-
-	jwtSecret  []byte
-	accessTTL  time.Duration
-	refreshTTL time.Duration
-	hooks      Hooks
-
-	pw        argonParams // cost of new password hashes
-	dummyHash string      // compared against for unknown usernames
-
-	typing *typingTracker
-
-	// Offline notifications run behind Send so a presence lookup and the
-	// Notifier never add to a sender's latency.
-	notifyMu     sync.RWMutex
-	notifyClosed bool
-	notifyQ      chan notifyJob
-	notifyDone   chan struct{}
-
-	closeOnce sync.Once
+	hooks    Hooks
+	typing   *typingTracker // shared: conversations and presence stop typing too
 }
 
-// NewService checks cfg and returns a Service. Call Run to receive bus
-// events on this node and Close when done.
-func NewService(cfg ServiceConfig) (*Service, error) {
+// NewServices checks cfg and builds every chat service. Call Run to receive
+// bus events on this node and Close when done.
+//
+// A new concern (devices, reactions, search…) adds its interface and
+// implementation in its own files, a field above, and one line below.
+func NewServices(cfg ServiceConfig) (*Services, error) {
 	switch {
 	case cfg.Store == nil:
 		return nil, errors.New("chatcore: service config: Store is required")
@@ -108,75 +113,73 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	case cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.TypingTTL < 0:
 		return nil, errors.New("chatcore: service config: negative TTL")
 	}
-	s := &Service{
-		store:      cfg.Store,
-		presence:   cfg.Presence,
-		notifier:   cfg.Notifier,
-		clock:      cfg.Clock,
-		log:        cfg.Logger,
-		rand:       cfg.Rand,
-		jwtSecret:  append([]byte(nil), cfg.JWTSecret...),
-		accessTTL:  cfg.AccessTTL,
-		refreshTTL: cfg.RefreshTTL,
-		hooks:      cfg.Hooks,
-		pw:         defaultArgonParams(),
-		notifyQ:    make(chan notifyJob, notifyQueueSize),
-		notifyDone: make(chan struct{}),
+	d := &deps{
+		store:    cfg.Store,
+		presence: cfg.Presence,
+		notifier: cfg.Notifier,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		rand:     cfg.Rand,
+		hooks:    cfg.Hooks,
 	}
-	if s.clock == nil {
-		s.clock = SystemClock{}
+	if d.clock == nil {
+		d.clock = SystemClock{}
 	}
-	if s.log == nil {
-		s.log = slog.Default()
+	if d.log == nil {
+		d.log = slog.Default()
 	}
-	if s.rand == nil {
-		s.rand = rand.Reader
-	}
-	if s.accessTTL == 0 {
-		s.accessTTL = DefaultAccessTTL
-	}
-	if s.refreshTTL == 0 {
-		s.refreshTTL = DefaultRefreshTTL
+	if d.rand == nil {
+		d.rand = rand.Reader
 	}
 	typingTTL := cfg.TypingTTL
 	if typingTTL == 0 {
 		typingTTL = DefaultTypingTTL
 	}
-	s.hub = NewHub(cfg.Bus, cfg.Hooks, s.log)
-	s.typing = newTypingTracker(typingTTL, s.typingExpired)
-	dummy, err := s.hashPassword("parley-dummy-password")
+	d.hub = NewHub(cfg.Bus, cfg.Hooks, d.log)
+	d.typing = newTypingTracker(typingTTL, d.typingExpired)
+
+	auth, err := newAuthService(d, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("chatcore: dummy password hash: %w", err)
+		return nil, err
 	}
-	s.dummyHash = dummy
-	go s.notifyLoop()
+	users := &userService{deps: d}
+	msgs := newMessageService(d)
+	s := &Services{
+		Auth:          auth,
+		Users:         users,
+		Conversations: &conversationService{deps: d},
+		Messages:      msgs,
+		Receipts:      &receiptService{deps: d},
+		Typing:        &typingService{deps: d},
+		Presence:      &presenceService{deps: d, users: users},
+		Hub:           d.hub,
+		deps:          d,
+	}
+	var once sync.Once
+	s.close = func() {
+		once.Do(func() {
+			d.typing.close()
+			msgs.close()
+		})
+	}
 	return s, nil
 }
 
 // Run subscribes the hub to the bus and returns when ctx is done. Call it
-// once per Service: every subscription delivers every event.
-func (s *Service) Run(ctx context.Context) error {
-	return s.hub.Run(ctx)
+// once per Services: every subscription delivers every event.
+func (s *Services) Run(ctx context.Context) error {
+	return s.Hub.Run(ctx)
 }
 
 // Close stops typing timers and waits for queued offline notifications.
 // It is safe to call more than once. Calls made after Close still work,
 // with notifications done synchronously.
-func (s *Service) Close() error {
-	s.closeOnce.Do(func() {
-		s.typing.close()
-		s.notifyMu.Lock()
-		s.notifyClosed = true
-		close(s.notifyQ)
-		s.notifyMu.Unlock()
-		<-s.notifyDone
-	})
+func (s *Services) Close() error {
+	if s.close != nil {
+		s.close()
+	}
 	return nil
 }
-
-// Hub returns the service's fan-out hub, where the WebSocket handler
-// registers its clients.
-func (s *Service) Hub() *Hub { return s.hub }
 
 // newID returns a new time-ordered id.
 func newID() (string, error) {
@@ -189,7 +192,7 @@ func newID() (string, error) {
 
 // internal logs an unexpected error once, at the edge of the domain, and
 // returns it wrapped so that callers see EInternal and no details.
-func (s *Service) internal(ctx context.Context, op string, err error, attrs ...slog.Attr) error {
+func (s *deps) internal(ctx context.Context, op string, err error, attrs ...slog.Attr) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return err
@@ -205,7 +208,7 @@ func (s *Service) internal(ctx context.Context, op string, err error, attrs ...s
 // publish sends one frame to recipients through the hub. A failed publish
 // is logged, not returned: what it announces is already stored, and
 // clients catch up with after= when they reconnect.
-func (s *Service) publish(ctx context.Context, recipients []string, frame []byte, op string) {
+func (s *deps) publish(ctx context.Context, recipients []string, frame []byte, op string) {
 	if len(recipients) == 0 {
 		return
 	}

@@ -88,7 +88,7 @@ func (c *latClient) Kick()               {}
 
 func benchSend(b *testing.B, parallelism int, store chatcore.Store, bus chatcore.Bus, pres chatcore.Presence) {
 	ctx := context.Background()
-	svc, err := chatcore.NewService(chatcore.ServiceConfig{
+	svc, err := chatcore.NewServices(chatcore.ServiceConfig{
 		Store: store, Bus: bus, Presence: pres,
 		Notifier: discardNotifier{}, JWTSecret: testSecret,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -112,24 +112,24 @@ func benchSend(b *testing.B, parallelism int, store chatcore.Store, bus chatcore
 	ps := make([]*pair, pairs)
 	var delivered atomic.Int64
 	for i := range ps {
-		a, err := svc.Register(ctx, fmt.Sprintf("sender%d", i), "password", "")
+		a, err := svc.Auth.Register(ctx, fmt.Sprintf("sender%d", i), "password", "")
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := svc.Register(ctx, fmt.Sprintf("recipient%d", i), "password", "")
+		r, err := svc.Auth.Register(ctx, fmt.Sprintf("recipient%d", i), "password", "")
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, _, err := svc.CreateConversation(ctx, a.User.ID, []string{r.User.ID}, "")
+		c, _, err := svc.Conversations.CreateConversation(ctx, a.User.ID, []string{r.User.ID}, "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		p := &pair{sender: a.User.ID, conv: c.ID}
 		ps[i] = p
-		svc.Hub().Register(&latClient{user: a.User.ID, got: func() { delivered.Add(1) }})
+		svc.Hub.Register(&latClient{user: a.User.ID, got: func() { delivered.Add(1) }})
 		// The recipient's frames arrive in seq order (one publisher per
 		// conversation, one subscription): the n-th frame is seq n.
-		svc.Hub().Register(&latClient{user: r.User.ID, got: func() {
+		svc.Hub.Register(&latClient{user: r.User.ID, got: func() {
 			now := time.Now()
 			delivered.Add(1)
 			p.mu.Lock()
@@ -141,9 +141,9 @@ func benchSend(b *testing.B, parallelism int, store chatcore.Store, bus chatcore
 	}
 	// Wait for Run's subscription: a probe event must come back.
 	probe := newClient("probe", 1)
-	unreg := svc.Hub().Register(probe)
+	unreg := svc.Hub.Register(probe)
 	for got := false; !got; {
-		svc.Hub().Publish(ctx, chatcore.Event{Recipients: []string{"probe"}, Frame: []byte(`{}`)})
+		svc.Hub.Publish(ctx, chatcore.Event{Recipients: []string{"probe"}, Frame: []byte(`{}`)})
 		select {
 		case <-probe.ch:
 			got = true
@@ -167,7 +167,7 @@ func benchSend(b *testing.B, parallelism int, store chatcore.Store, bus chatcore
 			p.mu.Lock()
 			p.sent = append(p.sent, time.Now())
 			p.mu.Unlock()
-			_, _, err := svc.Send(ctx, p.sender, chatcore.SendRequest{
+			_, _, err := svc.Messages.Send(ctx, p.sender, chatcore.SendRequest{
 				ConversationID: p.conv, ClientID: fmt.Sprint(id.Add(1)), Body: "hello, benchmark",
 			})
 			if err != nil {

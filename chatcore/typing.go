@@ -15,11 +15,25 @@ const (
 // typingPublishTimeout bounds the publish of a "stop" made by a timer.
 const typingPublishTimeout = 5 * time.Second
 
+// TypingService relays typing indicators; they are never stored.
+type TypingService interface {
+	// Typing pushes "start" or "stop" to the other members; a "start" not
+	// renewed within the typing TTL turns into a pushed "stop".
+	// Errors: EInvalid (state not "start" or "stop"), EForbidden (not a
+	// member).
+	Typing(ctx context.Context, callerID, convID, state string) error
+}
+
+// typingService implements TypingService. Its timers live in deps.typing,
+// which conversations (a member removed) and presence (last socket closed)
+// stop too.
+type typingService struct{ *deps }
+
 // Typing pushes a typing state to the other members of a conversation; it
 // is never stored. A "start" not renewed within the typing TTL turns into a
 // pushed "stop". Errors: EInvalid (state not "start" or "stop"),
 // EForbidden (not a member).
-func (s *Service) Typing(ctx context.Context, callerID, convID, state string) error {
+func (s *typingService) Typing(ctx context.Context, callerID, convID, state string) error {
 	if state != TypingStart && state != TypingStop {
 		return Errorf(EInvalid, `typing state must be "start" or "stop"`)
 	}
@@ -37,13 +51,13 @@ func (s *Service) Typing(ctx context.Context, callerID, convID, state string) er
 	return nil
 }
 
-func (s *Service) publishTyping(ctx context.Context, convID, userID, state string, recipients []string) {
+func (s *deps) publishTyping(ctx context.Context, convID, userID, state string, recipients []string) {
 	frame := EncodeFrame(TypingFrame{Type: FrameTyping, ConversationID: convID, UserID: userID, State: state})
 	s.publish(ctx, recipients, frame, "typing")
 }
 
 // typingExpired runs on a timer when a "start" was not renewed in time.
-func (s *Service) typingExpired(convID, userID string, recipients []string) {
+func (s *deps) typingExpired(convID, userID string, recipients []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), typingPublishTimeout)
 	defer cancel()
 	s.publishTyping(ctx, convID, userID, TypingStop, recipients)
@@ -51,7 +65,7 @@ func (s *Service) typingExpired(convID, userID string, recipients []string) {
 
 // stopUserTyping pushes "stop" for every conversation where userID is
 // typing on this node (their last socket closed).
-func (s *Service) stopUserTyping(ctx context.Context, userID string) {
+func (s *deps) stopUserTyping(ctx context.Context, userID string) {
 	for _, e := range s.typing.stopUser(userID) {
 		s.publishTyping(ctx, e.convID, userID, TypingStop, e.recipients)
 	}

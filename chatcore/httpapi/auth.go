@@ -28,7 +28,7 @@ func (s *Server) authenticate(ctx context.Context, token string) (*chatcore.User
 	if token == "" {
 		return nil, time.Time{}, chatcore.Errorf(chatcore.EUnauthorized, "missing access token: send Authorization: Bearer <access_token>")
 	}
-	return s.svc.Authenticate(ctx, token)
+	return s.cfg.Auth.Authenticate(ctx, token)
 }
 
 // requireUser wraps h so it runs only with a valid bearer token, the user in
@@ -83,7 +83,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.svc.Register(r.Context(), req.Username, req.Password, req.DisplayName)
+	res, err := s.cfg.Auth.Register(r.Context(), req.Username, req.Password, req.DisplayName)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -102,7 +102,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.svc.Login(r.Context(), req.Username, req.Password)
+	res, err := s.cfg.Auth.Login(r.Context(), req.Username, req.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -124,7 +124,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chatcore.Errorf(chatcore.EInvalid, "refresh_token is required"))
 		return
 	}
-	res, err := s.svc.Refresh(r.Context(), req.RefreshToken)
+	res, err := s.cfg.Auth.Refresh(r.Context(), req.RefreshToken)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -144,7 +144,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chatcore.Errorf(chatcore.EInvalid, "refresh_token is required"))
 		return
 	}
-	if err := s.svc.Logout(r.Context(), req.RefreshToken); err != nil {
+	if err := s.cfg.Auth.Logout(r.Context(), req.RefreshToken); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

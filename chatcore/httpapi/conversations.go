@@ -33,7 +33,7 @@ func (s *Server) handleCreateConversation(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, chatcore.Errorf(chatcore.EInvalid, "member_ids must name at least one other user"))
 		return
 	}
-	conv, created, err := s.svc.CreateConversation(r.Context(), me.ID, req.MemberIDs, req.Title)
+	conv, created, err := s.cfg.Conversations.CreateConversation(r.Context(), me.ID, req.MemberIDs, req.Title)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -50,7 +50,7 @@ func (s *Server) handleCreateConversation(w http.ResponseWriter, r *http.Request
 func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request) {
 	me := chatcore.UserFromContext(r.Context())
 	q := r.URL.Query()
-	limit, err := queryInt(q.Get("limit"), "limit", chatcore.DefaultPageSize, 1, chatcore.MaxPageSize)
+	limit, err := queryInt(q.Get("limit"), "limit", 0, 1, chatcore.MaxConversationsPage)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -63,7 +63,7 @@ func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request)
 			return
 		}
 	}
-	convs, err := s.svc.Conversations(r.Context(), me.ID, before, int(limit))
+	convs, err := s.cfg.Conversations.Conversations(r.Context(), me.ID, before, int(limit))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -76,7 +76,7 @@ func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request)
 
 func (s *Server) handleConversation(w http.ResponseWriter, r *http.Request) {
 	me := chatcore.UserFromContext(r.Context())
-	conv, err := s.svc.Conversation(r.Context(), me.ID, r.PathValue("id"))
+	conv, err := s.cfg.Conversations.Conversation(r.Context(), me.ID, r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -99,7 +99,7 @@ func (s *Server) handleAddMembers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chatcore.Errorf(chatcore.EInvalid, "user_ids must name at least one user"))
 		return
 	}
-	conv, err := s.svc.AddMembers(r.Context(), me.ID, r.PathValue("id"), req.UserIDs)
+	conv, err := s.cfg.Conversations.AddMembers(r.Context(), me.ID, r.PathValue("id"), req.UserIDs)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -127,7 +127,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 			userID = me.ID
 		}
 	}
-	if err := s.svc.RemoveMember(r.Context(), me.ID, r.PathValue("id"), userID); err != nil {
+	if err := s.cfg.Conversations.RemoveMember(r.Context(), me.ID, r.PathValue("id"), userID); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

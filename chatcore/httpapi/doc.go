@@ -2,7 +2,10 @@
 // accounts, conversations, messages, uploads and admin jobs, the real-time
 // socket at /v1/ws, and the operational endpoints (/healthz, /readyz,
 // /metrics, /openapi.json). It translates requests into calls on
-// chatcore.Service, chatcore.UploadService and chatcore.JobService and maps
+// the chat services (one interface per concern: chatcore.AuthService,
+// UserService, ConversationService, MessageService, ReceiptService,
+// TypingService, PresenceService), chatcore.UploadService and
+// chatcore.JobService, and maps
 // chatcore error codes to HTTP statuses and WebSocket error frames in one
 // table (errors.go). docs/protocol.md is the client's reference.
 //
@@ -10,8 +13,12 @@
 // takes them in its config:
 //
 //	reg := prometheus.NewRegistry()
-//	svc, _ := chatcore.NewService(chatcore.ServiceConfig{..., Hooks: httpapi.MetricsHooks(reg)})
-//	srv, _ := httpapi.New(httpapi.Config{Service: svc, Registry: reg, Logger: logger})
+//	svcs, _ := chatcore.NewServices(chatcore.ServiceConfig{..., Hooks: httpapi.MetricsHooks(reg)})
+//	srv, _ := httpapi.New(httpapi.Config{
+//		Auth: svcs.Auth, Users: svcs.Users, Conversations: svcs.Conversations,
+//		Messages: svcs.Messages, Receipts: svcs.Receipts, Typing: svcs.Typing,
+//		Presence: svcs.Presence, Hub: svcs.Hub, Registry: reg, Logger: logger,
+//	})
 //	httpServer := &http.Server{Handler: srv.Handler()}
 //	...
 //	httpServer.Shutdown(ctx) // REST requests

@@ -32,7 +32,7 @@ var testJWTSecret = []byte("0123456789abcdef0123456789abcdef-test")
 // the real Redis bus and presence, served by httptest.
 type env struct {
 	t    testing.TB
-	svc  *chatcore.Service
+	svc  *chatcore.Services
 	srv  *Server
 	ts   *httptest.Server
 	reg  *prometheus.Registry
@@ -44,6 +44,14 @@ type envOptions struct {
 	cfg   func(*Config)
 	svc   func(*chatcore.ServiceConfig)
 	clock chatcore.Clock
+}
+
+// withServices returns c served by the real chat services svcs.
+func withServices(c Config, svcs *chatcore.Services) Config {
+	c.Auth, c.Users, c.Conversations = svcs.Auth, svcs.Users, svcs.Conversations
+	c.Messages, c.Receipts, c.Typing = svcs.Messages, svcs.Receipts, svcs.Typing
+	c.Presence, c.Hub = svcs.Presence, svcs.Hub
+	return c
 }
 
 // newEnv starts a node. Each env has its own SQLite file and its own Redis
@@ -87,7 +95,7 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 	if opts.svc != nil {
 		opts.svc(&sc)
 	}
-	svc, err := chatcore.NewService(sc)
+	svc, err := chatcore.NewServices(sc)
 	if err != nil {
 		tb.Fatalf("new service: %v", err)
 	}
@@ -98,7 +106,6 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 		svc.Run(runCtx)
 	}()
 	cfg := Config{
-		Service:  svc,
 		Registry: reg,
 		Logger:   logger,
 		Clock:    opts.clock,
@@ -110,6 +117,7 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 			FramesPerSecond:   -1,
 		},
 	}
+	cfg = withServices(cfg, svc)
 	if opts.cfg != nil {
 		opts.cfg(&cfg)
 	}

@@ -37,9 +37,9 @@ func BenchmarkIdleConnection(b *testing.B) {
 			conns = append(conns, rawWebSocket(b, e.ts.Listener.Addr().String(), tokens[i%users]))
 		}
 		deadline := time.Now().Add(30 * time.Second)
-		for e.svc.Hub().LocalConnections() < len(conns) {
+		for e.svc.Hub.LocalConnections() < len(conns) {
 			if time.Now().After(deadline) {
-				b.Fatalf("%d of %d sockets registered", e.svc.Hub().LocalConnections(), len(conns))
+				b.Fatalf("%d of %d sockets registered", e.svc.Hub.LocalConnections(), len(conns))
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -53,7 +53,7 @@ func BenchmarkIdleConnection(b *testing.B) {
 		for _, c := range conns {
 			c.Close()
 		}
-		for e.svc.Hub().LocalConnections() > 0 {
+		for e.svc.Hub.LocalConnections() > 0 {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}

@@ -27,7 +27,7 @@ type receiptReply struct {
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	me := chatcore.UserFromContext(r.Context())
 	q := r.URL.Query()
-	limit, err := queryInt(q.Get("limit"), "limit", chatcore.DefaultPageSize, 1, chatcore.MaxPageSize)
+	limit, err := queryInt(q.Get("limit"), "limit", 0, 1, chatcore.MaxMessagesPage)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -52,7 +52,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		}
 		mq.Forward = true
 	}
-	msgs, err := s.svc.Messages(r.Context(), me.ID, r.PathValue("id"), mq)
+	msgs, err := s.cfg.Messages.Messages(r.Context(), me.ID, r.PathValue("id"), mq)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -83,7 +83,7 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &chatcore.Error{Code: chatcore.ERateLimited, Message: "sending too fast", RetryAfter: wait})
 		return
 	}
-	msg, created, err := s.svc.Send(r.Context(), me.ID, chatcore.SendRequest{
+	msg, created, err := s.cfg.Messages.Send(r.Context(), me.ID, chatcore.SendRequest{
 		ConversationID: r.PathValue("id"),
 		ClientID:       req.ClientID,
 		Body:           req.Body,
@@ -106,11 +106,11 @@ type seqRequest struct {
 }
 
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
-	s.handleReceipt(w, r, s.svc.MarkRead)
+	s.handleReceipt(w, r, s.cfg.Receipts.MarkRead)
 }
 
 func (s *Server) handleDelivered(w http.ResponseWriter, r *http.Request) {
-	s.handleReceipt(w, r, s.svc.MarkDelivered)
+	s.handleReceipt(w, r, s.cfg.Receipts.MarkDelivered)
 }
 
 type markFunc func(ctx context.Context, callerID, convID string, seq int64) (chatcore.Receipt, error)

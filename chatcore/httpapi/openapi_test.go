@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parley-chat/parley/chatcore"
 	"github.com/parley-chat/parley/docs"
 )
 
@@ -30,7 +29,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 
 	// The route table needs no working service.
-	s, err := New(Config{Service: new(chatcore.Service)})
+	s, err := New(newFakeChat().config())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/parley-chat/parley/internal/ratelimit"
 	"log/slog"
@@ -70,10 +69,19 @@ func (l RateLimits) withDefaults() RateLimits {
 	return l
 }
 
-// Config configures a Server. Only Service is required; every zero value is
-// a documented default.
+// Config configures a Server. The chat services (Auth through Hub, one
+// per concern, as chatcore.NewServices builds them) are required; every
+// other zero value is a documented default.
 type Config struct {
-	Service *chatcore.Service
+	Auth          chatcore.AuthService
+	Users         chatcore.UserService
+	Conversations chatcore.ConversationService
+	Messages      chatcore.MessageService
+	Receipts      chatcore.ReceiptService
+	Typing        chatcore.TypingService
+	Presence      chatcore.PresenceService
+	// Hub is where sockets register to receive frames.
+	Hub *chatcore.Hub
 	// Uploads serves /v1/uploads and /v1/attachments; nil: those routes
 	// answer 503 {code: "unavailable"}.
 	Uploads chatcore.UploadService
@@ -126,6 +134,28 @@ type Config struct {
 	RateLimits RateLimits
 }
 
+// checkServices reports the first missing chat service.
+func (c Config) checkServices() error {
+	for _, f := range []struct {
+		name    string
+		missing bool
+	}{
+		{"Auth", c.Auth == nil},
+		{"Users", c.Users == nil},
+		{"Conversations", c.Conversations == nil},
+		{"Messages", c.Messages == nil},
+		{"Receipts", c.Receipts == nil},
+		{"Typing", c.Typing == nil},
+		{"Presence", c.Presence == nil},
+		{"Hub", c.Hub == nil},
+	} {
+		if f.missing {
+			return fmt.Errorf("httpapi: Config.%s is required", f.name)
+		}
+	}
+	return nil
+}
+
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -155,7 +185,6 @@ func (c Config) withDefaults() Config {
 // Server is the HTTP and WebSocket edge of one chat node.
 type Server struct {
 	cfg     Config
-	svc     *chatcore.Service
 	log     *slog.Logger
 	metrics *Metrics
 	handler http.Handler
@@ -174,8 +203,8 @@ type Server struct {
 
 // New builds a Server from cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Service == nil {
-		return nil, errors.New("httpapi: Config.Service is required")
+	if err := cfg.checkServices(); err != nil {
+		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	if cfg.Registry == nil {
@@ -189,7 +218,6 @@ func New(cfg Config) (*Server, error) {
 	rl := cfg.RateLimits
 	s := &Server{
 		cfg:       cfg,
-		svc:       cfg.Service,
 		log:       cfg.Logger,
 		metrics:   m,
 		authLimit: ratelimit.New(rl.AuthPerMinute/60, rl.AuthBurst),

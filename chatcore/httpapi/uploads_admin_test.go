@@ -155,7 +155,7 @@ func TestAdminRoutes(t *testing.T) {
 		c.Jobs = jobs
 		c.AdminUI = ui
 	}})
-	if _, err := e.svc.EnsureAdmin(context.Background(), "root", "root password 123"); err != nil {
+	if _, err := e.svc.Auth.EnsureAdmin(context.Background(), "root", "root password 123"); err != nil {
 		t.Fatal(err)
 	}
 	var ar authReply
@@ -239,7 +239,7 @@ func TestAdminRoutes(t *testing.T) {
 
 func TestOptionalServicesUnavailable(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	if _, err := e.svc.EnsureAdmin(context.Background(), "root", "root password 123"); err != nil {
+	if _, err := e.svc.Auth.EnsureAdmin(context.Background(), "root", "root password 123"); err != nil {
 		t.Fatal(err)
 	}
 	var ar authReply
@@ -260,7 +260,7 @@ func TestMounts(t *testing.T) {
 	if r := e.must(200, "GET", "/blobs/a/b", "", nil, nil); string(r.body) != "bytes" {
 		t.Errorf("mounted handler answered %q", r.body)
 	}
-	_, err := New(Config{Service: e.svc, Mounts: map[string]http.Handler{"GET /v1/me": blob}})
+	_, err := New(withServices(Config{Mounts: map[string]http.Handler{"GET /v1/me": blob}}, e.svc))
 	if err == nil {
 		t.Error("a mount that conflicts with a route was accepted")
 	}

@@ -21,7 +21,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleUser(w http.ResponseWriter, r *http.Request) {
 	me := chatcore.UserFromContext(r.Context())
-	u, err := s.svc.User(r.Context(), me.ID, r.PathValue("id"))
+	u, err := s.cfg.Users.User(r.Context(), me.ID, r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -38,12 +38,12 @@ func (s *Server) handleFindUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chatcore.Errorf(chatcore.EInvalid, "query parameter username is required"))
 		return
 	}
-	limit, err := queryInt(q.Get("limit"), "limit", 20, 1, 100)
+	limit, err := queryInt(q.Get("limit"), "limit", 0, 1, chatcore.MaxUsersPage)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	users, err := s.svc.FindUsers(r.Context(), me.ID, prefix, int(limit))
+	users, err := s.cfg.Users.FindUsers(r.Context(), me.ID, prefix, int(limit))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -56,7 +56,7 @@ func (s *Server) handleFindUsers(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePresence(w http.ResponseWriter, r *http.Request) {
 	me := chatcore.UserFromContext(r.Context())
-	p, err := s.svc.Presence(r.Context(), me.ID, r.PathValue("id"))
+	p, err := s.cfg.Presence.Presence(r.Context(), me.ID, r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -65,7 +65,8 @@ func (s *Server) handlePresence(w http.ResponseWriter, r *http.Request) {
 }
 
 // queryInt parses an optional integer query parameter: def when empty,
-// EInvalid when not an integer in [min, max].
+// EInvalid when not an integer in [min, max]. Page limits pass def 0 and
+// the domain's max: the services apply the default (chatcore/page.go).
 func queryInt(v, name string, def, min, max int64) (int64, error) {
 	if v == "" {
 		return def, nil

@@ -92,7 +92,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	// Presence first, so that anyone told this socket exists sees the user
 	// online.
 	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
-	if err := s.svc.Connected(ctx, user.ID, c.id); err != nil {
+	if err := s.cfg.Presence.Connected(ctx, user.ID, c.id); err != nil {
 		s.log.Error("websocket presence connect failed",
 			"user_id", user.ID, "conn_id", c.id, "error", err)
 	}
@@ -112,7 +112,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.queue = append(c.queue, hello)
 	c.mu.Unlock()
-	c.unregister = s.svc.Hub().Register(c)
+	c.unregister = s.cfg.Hub.Register(c)
 	c.mu.Lock()
 	c.startWriterLocked()
 	c.mu.Unlock()
@@ -148,7 +148,7 @@ func (c *wsConn) serve() {
 	c.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
-	if err := s.svc.Disconnected(ctx, c.user.ID, c.id); err != nil {
+	if err := s.cfg.Presence.Disconnected(ctx, c.user.ID, c.id); err != nil {
 		s.log.Error("websocket presence disconnect failed",
 			"user_id", c.user.ID, "conn_id", c.id, "error", err)
 	}

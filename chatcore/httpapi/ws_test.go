@@ -203,7 +203,7 @@ func TestWebSocketSlowConsumer(t *testing.T) {
 
 	big := chatcore.EncodeFrame(map[string]string{"type": "message", "pad": strings.Repeat("x", 60<<10)})
 	small := chatcore.EncodeFrame(map[string]any{"type": "message", "message": map[string]any{"body": "tick"}})
-	hub := e.svc.Hub()
+	hub := e.svc.Hub
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -240,7 +240,7 @@ func TestWebSocketSlowConsumer(t *testing.T) {
 	if got := slow.closeStatus(10 * time.Second); got != closeTooSlow && got != -1 {
 		t.Errorf("slow socket closed with %d, want %d (or a dropped connection)", got, closeTooSlow)
 	}
-	waitFor(t, "slow socket gone", func() bool { return e.svc.Hub().LocalConnections() == 1 })
+	waitFor(t, "slow socket gone", func() bool { return e.svc.Hub.LocalConnections() == 1 })
 	r := e.must(200, "GET", "/metrics", "", nil, nil)
 	if !strings.Contains(string(r.body), "parley_ws_slow_consumers_total 1") {
 		t.Error("parley_ws_slow_consumers_total is not 1")
@@ -395,7 +395,7 @@ func TestShutdownDeadline(t *testing.T) {
 	fay := e.register("fay")
 	raw := rawWebSocket(t, e.ts.Listener.Addr().String(), fay.access) // never answers the close
 	defer raw.Close()
-	waitFor(t, "socket registered", func() bool { return e.svc.Hub().LocalConnections() == 1 })
+	waitFor(t, "socket registered", func() bool { return e.svc.Hub.LocalConnections() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -406,7 +406,7 @@ func TestShutdownDeadline(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second { // the library alone would wait 5 s
 		t.Errorf("shutdown took %v with a 300ms deadline", d)
 	}
-	waitFor(t, "socket dropped", func() bool { return e.svc.Hub().LocalConnections() == 0 })
+	waitFor(t, "socket dropped", func() bool { return e.svc.Hub.LocalConnections() == 0 })
 }
 
 // TestWebSocketFrameBehindHandshake: a frame the client sends in the same

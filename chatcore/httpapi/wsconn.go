@@ -274,7 +274,7 @@ func (c *wsConn) pingOnce() {
 	if done {
 		return
 	}
-	if err := c.srv.svc.Heartbeat(ctx, c.user.ID, c.id); err != nil {
+	if err := c.srv.cfg.Presence.Heartbeat(ctx, c.user.ID, c.id); err != nil {
 		c.srv.log.Warn("presence heartbeat failed",
 			"user_id", c.user.ID, "conn_id", c.id, "error", err)
 	}

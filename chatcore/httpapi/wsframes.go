@@ -91,22 +91,22 @@ func (c *wsConn) handleFrame(data []byte) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), frameTimeout)
 	defer cancel()
-	svc := c.srv.svc
+	cfg := &c.srv.cfg
 	var err error
 	switch f.Type {
 	case clientSend:
 		err = c.handleSend(ctx, &f)
 	case clientDelivered:
 		if err = needConversation(&f); err == nil {
-			_, err = svc.MarkDelivered(ctx, c.user.ID, f.ConversationID, f.Seq)
+			_, err = cfg.Receipts.MarkDelivered(ctx, c.user.ID, f.ConversationID, f.Seq)
 		}
 	case clientRead:
 		if err = needConversation(&f); err == nil {
-			_, err = svc.MarkRead(ctx, c.user.ID, f.ConversationID, f.Seq)
+			_, err = cfg.Receipts.MarkRead(ctx, c.user.ID, f.ConversationID, f.Seq)
 		}
 	case clientTyping:
 		if err = needConversation(&f); err == nil {
-			err = svc.Typing(ctx, c.user.ID, f.ConversationID, f.State)
+			err = cfg.Typing.Typing(ctx, c.user.ID, f.ConversationID, f.State)
 		}
 	case clientPing:
 		c.send(chatcore.EncodeFrame(pongFrame{Type: chatcore.FramePong, Ref: f.Ref}))
@@ -138,7 +138,7 @@ func (c *wsConn) handleSend(ctx context.Context, f *clientFrame) error {
 	if ok, wait := c.srv.msgLimit.Allow(c.user.ID, time.Now()); !ok {
 		return &chatcore.Error{Code: chatcore.ERateLimited, Message: "sending too fast", RetryAfter: wait}
 	}
-	msg, _, err := c.srv.svc.Send(ctx, c.user.ID, chatcore.SendRequest{
+	msg, _, err := c.srv.cfg.Messages.Send(ctx, c.user.ID, chatcore.SendRequest{
 		ConversationID: f.ConversationID,
 		ClientID:       f.ClientID,
 		Body:           f.Body,

@@ -3,5 +3,5 @@
 // nothing between processes: production wiring uses chatcore/redis.
 //
 //	bus := inmem.NewBus()
-//	svc, err := chatcore.NewService(chatcore.ServiceConfig{Store: store, Bus: bus, Presence: inmem.NewPresence(), ...})
+//	svcs, err := chatcore.NewServices(chatcore.ServiceConfig{Store: store, Bus: bus, Presence: inmem.NewPresence(), ...})
 package inmem

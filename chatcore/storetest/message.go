@@ -97,7 +97,7 @@ func testAppendMessageConcurrent(t *testing.T, s chatcore.Store) {
 	if got := lastSeq(t, s, c.ID, us[0].ID); got != writers*each {
 		t.Errorf("last seq: got %d, want %d", got, writers*each)
 	}
-	stored, err := s.ListMessages(ctx(t), c.ID, chatcore.MessageQuery{Forward: true, Limit: chatcore.MaxPageSize})
+	stored, err := s.ListMessages(ctx(t), c.ID, chatcore.MessageQuery{Forward: true, Limit: chatcore.MaxMessagesPage})
 	if err != nil {
 		t.Fatalf("list messages: %v", err)
 	}
@@ -311,7 +311,7 @@ func testListMessages(t *testing.T, s chatcore.Store) {
 		{"after", chatcore.MessageQuery{After: 6, Forward: true, Limit: 3}, seqRange(7, 9)},
 		{"after 0", chatcore.MessageQuery{After: 0, Forward: true, Limit: 2}, seqRange(1, 2)},
 		{"after the end", chatcore.MessageQuery{After: 10, Forward: true, Limit: 2}, nil},
-		{"limit past the max", chatcore.MessageQuery{Limit: chatcore.MaxPageSize + 50}, seqRange(10, 1)},
+		{"limit past the max", chatcore.MessageQuery{Limit: chatcore.MaxMessagesPage + 50}, seqRange(10, 1)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

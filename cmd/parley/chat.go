@@ -67,7 +67,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		notifier = n
 	}
 
-	svc, err := chatcore.NewService(chatcore.ServiceConfig{
+	chat, err := chatcore.NewServices(chatcore.ServiceConfig{
 		Store:     d.store,
 		Bus:       bus,
 		Presence:  presence,
@@ -79,18 +79,18 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	hub.Store(svc.Hub())
+	hub.Store(chat.Hub)
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
 	svcDone := make(chan error, 1)
-	go func() { svcDone <- svc.Run(svcCtx) }()
+	go func() { svcDone <- chat.Run(svcCtx) }()
 	a.onClose("chat service", func(context.Context) error {
 		stopSvc()
 		<-svcDone
-		return svc.Close()
+		return chat.Close()
 	})
 
 	if cfg.AdminUsername != "" || cfg.AdminPassword != "" {
-		if _, err := svc.EnsureAdmin(ctx, cfg.AdminUsername, cfg.AdminPassword); err != nil {
+		if _, err := chat.Auth.EnsureAdmin(ctx, cfg.AdminUsername, cfg.AdminPassword); err != nil {
 			return fmt.Errorf("admin account %q: %w", cfg.AdminUsername, err)
 		}
 		logger.Info("admin account ready", slog.String("username", cfg.AdminUsername))
@@ -127,7 +127,14 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	a.onClose("admin ui", func(context.Context) error { return adminUI.Close() })
 
 	api, err := httpapi.New(httpapi.Config{
-		Service:        svc,
+		Auth:           chat.Auth,
+		Users:          chat.Users,
+		Conversations:  chat.Conversations,
+		Messages:       chat.Messages,
+		Receipts:       chat.Receipts,
+		Typing:         chat.Typing,
+		Presence:       chat.Presence,
+		Hub:            chat.Hub,
 		Uploads:        uploads,
 		Jobs:           jobs,
 		AdminUI:        adminUI,

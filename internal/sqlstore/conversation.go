@@ -202,10 +202,10 @@ FROM conversations c JOIN members me ON me.conversation_id = c.id AND me.user_id
 
 // ListConversations returns userID's conversations, newest activity first,
 // with members, last message and unread count; at most limit (default
-// chatcore.DefaultPageSize, at most MaxPageSize), only those active before
+// chatcore.DefaultConversationsPage, at most MaxConversationsPage), only those active before
 // `before` when it is non-zero.
 func (s *Store) ListConversations(ctx context.Context, userID string, before time.Time, limit int) ([]*chatcore.Conversation, error) {
-	limit = clampLimit(limit, chatcore.DefaultPageSize, chatcore.MaxPageSize)
+	limit = clampLimit(limit, chatcore.DefaultConversationsPage, chatcore.MaxConversationsPage)
 	const sel = `SELECT ` + conversationCols + ` FROM members me JOIN conversations c ON c.id = me.conversation_id WHERE me.user_id = $1 `
 	var rows *sql.Rows
 	var err error

@@ -216,9 +216,9 @@ WHERE m.conversation_id = $1 AND m.sender_id = $2 AND m.client_id = $3`, convers
 
 // ListMessages returns a page of history with attachments: seq < Before
 // newest first; seq > After oldest first when Forward; else the newest page.
-// Limit defaults to chatcore.DefaultPageSize and is capped at MaxPageSize.
+// Limit defaults to chatcore.DefaultMessagesPage and is capped at MaxMessagesPage.
 func (s *Store) ListMessages(ctx context.Context, conversationID string, q chatcore.MessageQuery) ([]*chatcore.Message, error) {
-	limit := clampLimit(q.Limit, chatcore.DefaultPageSize, chatcore.MaxPageSize)
+	limit := clampLimit(q.Limit, chatcore.DefaultMessagesPage, chatcore.MaxMessagesPage)
 	const sel = `SELECT ` + messageCols + ` FROM messages m WHERE m.conversation_id = $1 `
 	var rows *sql.Rows
 	var err error

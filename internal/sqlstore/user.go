@@ -73,7 +73,7 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, limit int) ([]*c
 	pattern := likeEscaper.Replace(strings.ToLower(prefix)) + "%"
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT `+userCols+` FROM users WHERE username LIKE $1 ESCAPE '\' ORDER BY username LIMIT $2`,
-		pattern, clampLimit(limit, 20, 100))
+		pattern, clampLimit(limit, chatcore.DefaultUsersPage, chatcore.MaxUsersPage))
 	if err != nil {
 		return nil, fmt.Errorf("search users: %w", err)
 	}
