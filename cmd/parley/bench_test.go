@@ -15,10 +15,12 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/parley-chat/parley/internal/loadgen"
 )
 
 func TestParseBenchFlags(t *testing.T) {
-	defaults := benchConfig{
+	defaults := loadgen.Config{
 		URL: "http://127.0.0.1:8080", Clients: 1000, GroupSize: 10, Rate: 500,
 		Duration: 30 * time.Second, Drain: 5 * time.Second, RegisterConcurrency: 8,
 		ConnectConcurrency: 32, SourceIPs: 1, SetupTimeout: 10 * time.Minute, Settle: 5 * time.Second,
@@ -26,28 +28,28 @@ func TestParseBenchFlags(t *testing.T) {
 	tests := []struct {
 		name    string
 		args    []string
-		want    benchConfig
+		want    loadgen.Config
 		wantErr string
 	}{
 		{"defaults", nil, defaults, ""},
 		{"everything", []string{"--url", "http://127.0.0.1:9000", "--clients", "20", "--group-size", "2",
 			"--rate", "2000", "--duration", "5s", "--drain", "0s", "--idle", "--pid", "42",
 			"--register-concurrency", "4", "--connect-concurrency", "8", "--source-ips", "10", "--setup-timeout", "1m", "--settle", "1s", "--users", "u.json"},
-			benchConfig{URL: "http://127.0.0.1:9000", Clients: 20, GroupSize: 2, Rate: 2000, Duration: 5 * time.Second,
+			loadgen.Config{URL: "http://127.0.0.1:9000", Clients: 20, GroupSize: 2, Rate: 2000, Duration: 5 * time.Second,
 				Idle: true, PID: 42, RegisterConcurrency: 4, ConnectConcurrency: 8, SourceIPs: 10, SetupTimeout: time.Minute, Settle: time.Second, UsersFile: "u.json"}, ""},
-		{"idle needs no rate", []string{"--idle", "--rate", "0"}, func() benchConfig { c := defaults; c.Idle, c.Rate = true, 0; return c }(), ""},
-		{"bad scheme", []string{"--url", "ws://127.0.0.1:8080"}, benchConfig{}, "--url"},
-		{"no host", []string{"--url", "http://"}, benchConfig{}, "--url"},
-		{"one client", []string{"--clients", "1"}, benchConfig{}, "--clients"},
-		{"group larger than clients", []string{"--clients", "5", "--group-size", "6"}, benchConfig{}, "--group-size"},
-		{"group of one", []string{"--group-size", "1"}, benchConfig{}, "--group-size"},
-		{"zero rate", []string{"--rate", "0"}, benchConfig{}, "--rate"},
-		{"zero duration", []string{"--duration", "0s"}, benchConfig{}, "--duration"},
-		{"zero concurrency", []string{"--register-concurrency", "0"}, benchConfig{}, "--register-concurrency"},
-		{"source ips off loopback", []string{"--url", "http://10.0.0.1:8080", "--source-ips", "4"}, benchConfig{}, "loopback"},
-		{"too many source ips", []string{"--source-ips", "251"}, benchConfig{}, "--source-ips"},
-		{"stray argument", []string{"extra"}, benchConfig{}, "unexpected"},
-		{"unknown flag", []string{"--nope"}, benchConfig{}, "not defined"},
+		{"idle needs no rate", []string{"--idle", "--rate", "0"}, func() loadgen.Config { c := defaults; c.Idle, c.Rate = true, 0; return c }(), ""},
+		{"bad scheme", []string{"--url", "ws://127.0.0.1:8080"}, loadgen.Config{}, "--url"},
+		{"no host", []string{"--url", "http://"}, loadgen.Config{}, "--url"},
+		{"one client", []string{"--clients", "1"}, loadgen.Config{}, "--clients"},
+		{"group larger than clients", []string{"--clients", "5", "--group-size", "6"}, loadgen.Config{}, "--group-size"},
+		{"group of one", []string{"--group-size", "1"}, loadgen.Config{}, "--group-size"},
+		{"zero rate", []string{"--rate", "0"}, loadgen.Config{}, "--rate"},
+		{"zero duration", []string{"--duration", "0s"}, loadgen.Config{}, "--duration"},
+		{"zero concurrency", []string{"--register-concurrency", "0"}, loadgen.Config{}, "--register-concurrency"},
+		{"source ips off loopback", []string{"--url", "http://10.0.0.1:8080", "--source-ips", "4"}, loadgen.Config{}, "loopback"},
+		{"too many source ips", []string{"--source-ips", "251"}, loadgen.Config{}, "--source-ips"},
+		{"stray argument", []string{"extra"}, loadgen.Config{}, "unexpected"},
+		{"unknown flag", []string{"--nope"}, loadgen.Config{}, "not defined"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,127 +65,6 @@ func TestParseBenchFlags(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestSummarize(t *testing.T) {
-	ms := func(v ...int) []time.Duration {
-		out := make([]time.Duration, len(v))
-		for i, x := range v {
-			out[i] = time.Duration(x) * time.Millisecond
-		}
-		return out
-	}
-	hundred := make([]int, 100)
-	for i := range hundred {
-		hundred[i] = 100 - i // reversed: summarize must sort
-	}
-	tests := []struct {
-		name string
-		in   []time.Duration
-		want latencySummary
-	}{
-		{"empty", nil, latencySummary{}},
-		{"one", ms(7), latencySummary{N: 1, P50: 7 * time.Millisecond, P95: 7 * time.Millisecond, P99: 7 * time.Millisecond, Max: 7 * time.Millisecond}},
-		{"1..100", ms(hundred...), latencySummary{N: 100, P50: 50 * time.Millisecond, P95: 95 * time.Millisecond, P99: 99 * time.Millisecond, Max: 100 * time.Millisecond}},
-		{"outlier", ms(1, 1, 1, 1, 1, 1, 1, 1, 1, 500), latencySummary{N: 10, P50: time.Millisecond, P95: 500 * time.Millisecond, P99: 500 * time.Millisecond, Max: 500 * time.Millisecond}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := summarize(tc.in); got != tc.want {
-				t.Errorf("got %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestGroups(t *testing.T) {
-	tests := []struct {
-		n, size int
-		want    [][]int
-	}{
-		{4, 2, [][]int{{0, 1}, {2, 3}}},
-		{5, 2, [][]int{{0, 1}, {2, 3, 4}}},
-		{7, 3, [][]int{{0, 1, 2}, {3, 4, 5, 6}}},
-		{8, 3, [][]int{{0, 1, 2}, {3, 4, 5}, {6, 7}}},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d_by_%d", tc.n, tc.size), func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, groups(tc.n, tc.size)); diff != "" {
-				t.Errorf("groups (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestBenchBody(t *testing.T) {
-	sent := time.Unix(1700000000, 123456789)
-	body := benchBody("ab12", sent, 7)
-	tests := []struct {
-		name, run, body string
-		want            time.Time
-		wantOK          bool
-	}{
-		{"round trip", "ab12", body, sent, true},
-		{"other run", "ffff", body, time.Time{}, false},
-		{"not a bench body", "ab12", "hello", time.Time{}, false},
-		{"garbled time", "ab12", "pbench ab12 x 7", time.Time{}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := parseBenchBody(tc.run, tc.body)
-			if ok != tc.wantOK || !got.Equal(tc.want) {
-				t.Errorf("got %v, %v; want %v, %v", got, ok, tc.want, tc.wantOK)
-			}
-		})
-	}
-}
-
-func TestParseProc(t *testing.T) {
-	status := "Name:\tparley\nVmPeak:\t  999 kB\nVmRSS:\t   45678 kB\nThreads:\t9\n"
-	if got, err := parseVmRSS(strings.NewReader(status)); err != nil || got != 45678 {
-		t.Errorf("VmRSS: got %d, %v; want 45678, nil", got, err)
-	}
-	if _, err := parseVmRSS(strings.NewReader("Name:\tx\n")); err == nil {
-		t.Errorf("VmRSS missing: got nil error, want one")
-	}
-	stat := "1234 (par ley) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 9 0 100 0 0"
-	if got, err := parseCPUTicks(stat); err != nil || got != 300 {
-		t.Errorf("cpu ticks: got %d, %v; want 300, nil", got, err)
-	}
-	if _, err := parseCPUTicks("garbage"); err == nil {
-		t.Errorf("cpu ticks of garbage: got nil error, want one")
-	}
-}
-
-func TestParseGoMem(t *testing.T) {
-	tests := []struct {
-		name     string
-		in       string
-		want     goMem
-		wantLive float64
-	}{
-		{"all there", "# HELP x\ngo_memstats_next_gc_bytes 4.2e+07\ngo_gc_gogc_percent 100\n" +
-			"go_memstats_stack_inuse_bytes 2e+06\ngo_goroutines 23\ngo_memstats_last_gc_time_seconds 1.7e+09\n",
-			goMem{nextGC: 42e6, gogc: 100, stack: 2e6, goroutines: 23, lastGC: time.Unix(1700000000, 0), ok: true}, 20e6},
-		{"gc off", "go_memstats_next_gc_bytes 1\ngo_gc_gogc_percent -1\ngo_memstats_stack_inuse_bytes 1\n" +
-			"go_goroutines 1\ngo_memstats_last_gc_time_seconds 0\n",
-			goMem{nextGC: 1, gogc: -1, stack: 1, goroutines: 1, lastGC: time.Unix(0, 0)}, 0},
-		{"no go collector", "parley_messages_stored_total 5\n", goMem{lastGC: time.Unix(0, 0)}, 0},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseGoMem(strings.NewReader(tc.in))
-			if err != nil {
-				t.Fatalf("got error %v", err)
-			}
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(goMem{})); diff != "" {
-				t.Errorf("goMem (-want +got):\n%s", diff)
-			}
-			if got.ok && got.live() != tc.wantLive {
-				t.Errorf("live: got %v, want %v", got.live(), tc.wantLive)
 			}
 		})
 	}
@@ -243,7 +124,11 @@ func (f *fakeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return
 			}
-			var s sendFrame
+			var s struct { // a send frame
+				ClientID       string `json:"client_id"`
+				ConversationID string `json:"conversation_id"`
+				Body           string `json:"body"`
+			}
 			json.Unmarshal(data, &s)
 			msg, _ := json.Marshal(map[string]any{"conversation_id": s.ConversationID, "sender_id": user, "body": s.Body})
 			c.Write(ctx, websocket.MessageText, []byte(`{"type":"ack","client_id":"`+s.ClientID+`","message":`+string(msg)+`}`))
