@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -91,3 +92,32 @@ func (e *PushRetryError) Error() string {
 }
 
 func (e *PushRetryError) Unwrap() error { return e.Err }
+
+// deviceConnSep separates a socket's own id from the device it belongs to
+// in a presence connection id.
+const deviceConnSep = "~dev:"
+
+// DeviceConnID is the presence connection id of a socket opened with
+// ?device_id=: presence then knows which devices are live, on every node.
+func DeviceConnID(connID, deviceID string) string {
+	if deviceID == "" {
+		return connID
+	}
+	return connID + deviceConnSep + deviceID
+}
+
+// ConnDevice returns the device of a presence connection id made by
+// DeviceConnID.
+func ConnDevice(connID string) (string, bool) {
+	_, dev, ok := strings.Cut(connID, deviceConnSep)
+	return dev, ok && dev != ""
+}
+
+// LivePresence is a Presence that can also tell which devices hold a live
+// socket. Adapters: chatcore/redis, chatcore/inmem.
+type LivePresence interface {
+	Presence
+	// LiveDevices returns the ids of the given users' devices that have a
+	// live socket opened with ?device_id=.
+	LiveDevices(ctx context.Context, userIDs []string) (map[string]bool, error)
+}
