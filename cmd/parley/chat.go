@@ -74,6 +74,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Notifier:  notifier,
 		Logger:    logger,
 		JWTSecret: []byte(cfg.JWTSecret),
+		AccessTTL: cfg.AccessTTL,
 		Hooks:     httpapi.MetricsHooks(d.registry),
 	})
 	if err != nil {

@@ -40,6 +40,9 @@ type Config struct {
 	UploadsPerMinute int
 	UploadDailyBytes int64
 
+	AccessTTL time.Duration // access-token lifetime; 0 = 15 min
+	Web       bool          // serve the web client at / (dev: always)
+
 	AuthPerMinute     int  // per client IP; negative = off
 	MessagesPerSecond int  // per user; negative = off
 	TrustForwardedFor bool // behind a proxy that appends X-Forwarded-For
@@ -166,6 +169,8 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 	cfg.UploadsPerMinute = envInt("UPLOADS_PER_MINUTE", 0)
 	cfg.UploadDailyBytes = int64(envInt("UPLOAD_DAILY_BYTES", 0))
 	cfg.AuthPerMinute = envInt("AUTH_PER_MINUTE", 0)
+	cfg.AccessTTL = envDuration("ACCESS_TTL", 0)
+	cfg.Web = envBool("WEB", false)
 	cfg.MessagesPerSecond = envInt("MESSAGES_PER_SECOND", 0)
 	cfg.TrustForwardedFor = envBool("TRUST_FORWARDED_FOR", false)
 	cfg.WorkerMaxRetry = envInt("WORKER_MAX_RETRY", 0)

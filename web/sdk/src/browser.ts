@@ -1,0 +1,69 @@
+// Browser pieces of @parley/client: network state from online/offline
+// events, session in localStorage, uploads through XMLHttpRequest (which,
+// unlike fetch, reports upload progress).
+import type { NetworkMonitor } from "./connection.js";
+import { ParleyError } from "./errors.js";
+import { webStorageTokens, type TokenStorage } from "./storage.js";
+import type { UploadTransport } from "./upload.js";
+
+interface BrowserGlobals {
+  navigator: { onLine: boolean };
+  addEventListener(type: string, fn: () => void): void;
+  removeEventListener(type: string, fn: () => void): void;
+  localStorage: Storage;
+  XMLHttpRequest: typeof XMLHttpRequest;
+}
+
+const g = globalThis as unknown as BrowserGlobals;
+
+/** browserNetwork follows navigator.onLine and the online/offline events. */
+export function browserNetwork(): NetworkMonitor {
+  return {
+    isOnline: () => g.navigator.onLine !== false,
+    subscribe(onChange) {
+      const on = () => onChange(true);
+      const off = () => onChange(false);
+      g.addEventListener("online", on);
+      g.addEventListener("offline", off);
+      return () => {
+        g.removeEventListener("online", on);
+        g.removeEventListener("offline", off);
+      };
+    },
+  };
+}
+
+/** localStorageTokens keeps the session in window.localStorage. */
+export function localStorageTokens(key = "parley.session"): TokenStorage {
+  return webStorageTokens(g.localStorage, key);
+}
+
+/** xhrTransport sends upload bytes with XMLHttpRequest and reports progress. */
+export const xhrTransport: UploadTransport = (req) =>
+  new Promise<void>((resolve, reject) => {
+    const xhr = new g.XMLHttpRequest();
+    xhr.open(req.method, req.url);
+    let body: Document | XMLHttpRequestBodyInit;
+    if (req.method === "POST") {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(req.fields ?? {})) form.append(k, v);
+      form.append("file", req.file as Blob, req.file.name ?? "file");
+      body = form;
+    } else {
+      for (const [k, v] of Object.entries(req.headers ?? {})) xhr.setRequestHeader(k, v);
+      body = req.file as Blob;
+    }
+    const total = req.file.size;
+    xhr.upload.onprogress = (ev) => req.onProgress?.(Math.min(total, ev.loaded * (ev.total > total ? total / ev.total : 1)), total);
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        req.onProgress?.(total, total);
+        resolve();
+      } else reject(new ParleyError("upload_failed", `the store answered ${xhr.status}`, xhr.status));
+    };
+    xhr.onerror = () => reject(new ParleyError("upload_failed", "upload failed: network error"));
+    xhr.onabort = () => reject(new ParleyError("upload_failed", "upload aborted"));
+    req.signal?.addEventListener("abort", () => xhr.abort());
+    req.onProgress?.(0, total);
+    xhr.send(body);
+  });

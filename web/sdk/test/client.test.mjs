@@ -1,0 +1,209 @@
+// SDK tests against a real `parley dev` (built from this repo and started
+// by the test): outbox across a killed socket, reconnect with catch-up,
+// token refresh over a long session (short PARLEY_ACCESS_TTL), and uploads
+// with progress.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import WebSocket from "ws";
+import { Client, memoryTokens } from "../dist/index.js";
+import { nodeTransport } from "../dist/node.js";
+import { startParley, uniqueName, waitFor } from "../../testing/server.mjs";
+
+let server;
+before(async () => {
+  // Access tokens live 3 s, so a few seconds make a "long session".
+  server = await startParley({ PARLEY_ACCESS_TTL: "3s" });
+});
+after(async () => {
+  await server?.stop();
+});
+
+/** A client whose sockets the test can kill (terminate: no close frame) or block. */
+function newClient(extra = {}) {
+  const sockets = [];
+  const ctl = { blocked: false, sockets };
+  const client = new Client({
+    baseURL: server.url,
+    storage: memoryTokens(),
+    uploadTransport: nodeTransport,
+    webSocket: (url) => {
+      if (ctl.blocked) throw new Error("network blocked by the test");
+      const ws = new WebSocket(url);
+      sockets.push(ws);
+      return ws;
+    },
+    ...extra,
+  });
+  ctl.kill = () => sockets.at(-1)?.terminate();
+  return { client, ctl };
+}
+
+async function signUp(prefix, extra) {
+  const { client, ctl } = newClient(extra);
+  await client.register(uniqueName(prefix), "correct horse battery");
+  return { client, ctl };
+}
+
+async function connected(client) {
+  if (client.state === "connected") return;
+  await new Promise((res) => {
+    const off = client.on("state", (s) => {
+      if (s.state === "connected") {
+        off();
+        res();
+      }
+    });
+  });
+}
+
+describe("SDK against parley dev", () => {
+  test("outbox: a socket killed mid-send loses nothing and duplicates nothing", async () => {
+    const { client: alice, ctl } = await signUp("alice");
+    const { client: bob } = await signUp("bob");
+    const conv = await alice.openDirect(bob.user.id);
+    const got = [];
+    bob.on("message", (m) => got.push(m));
+    alice.connect();
+    bob.connect();
+    await Promise.all([connected(alice), connected(bob)]);
+
+    const states = [];
+    alice.on("state", (s) => states.push(s.state));
+    const N = 30;
+    // Kill the TCP connection (no close frame) when the first ack comes
+    // back: the other frames are in flight, some stored but not acked,
+    // some never read by the server.
+    let acksBeforeKill = -1;
+    alice.on("outbox", (m) => {
+      if (m.status === "sent" && acksBeforeKill < 0) {
+        acksBeforeKill = N - alice.pending(conv.id).length;
+        ctl.kill();
+      }
+    });
+    const sends = [];
+    for (let i = 0; i < N; i++) sends.push(alice.send(conv.id, `m${i}`));
+    assert.ok(sends.every((s) => s.message.status === "sending"), "every message starts as sending");
+
+    const stored = await Promise.all(sends.map((s) => s.stored));
+    assert.ok(states.includes("reconnecting"), `states ${states.join(",")}: the socket was not killed`);
+    assert.ok(acksBeforeKill < N, `all ${N} acked before the kill`);
+    assert.deepEqual(stored.map((m) => m.body), sends.map((_, i) => `m${i}`));
+    const seqs = stored.map((m) => m.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "seqs follow the order of sending");
+    assert.equal(new Set(seqs).size, N, "one seq per message");
+
+    await waitFor(() => got.length >= N, 10_000, "bob to get every message");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(got.map((m) => m.body), sends.map((_, i) => `m${i}`), "bob sees each message once, in order");
+    const history = await bob.history(conv.id, { limit: 200 });
+    assert.equal(history.length, N, "the server stored each message once");
+    alice.disconnect();
+    bob.disconnect();
+  });
+
+  test("reconnect: messages sent while offline are caught up before `connected`", async () => {
+    const { client: alice, ctl } = await signUp("alice");
+    const { client: bob } = await signUp("bob");
+    const conv = await bob.openDirect(alice.user.id);
+    alice.connect();
+    await connected(alice);
+    await alice.conversations();
+
+    const seen = [];
+    const log = [];
+    alice.on("message", (m) => {
+      seen.push(m.body);
+      log.push(`message:${m.body}`);
+    });
+    alice.on("state", (s) => log.push(`state:${s.state}`));
+    ctl.blocked = true;
+    ctl.kill();
+    await waitFor(() => alice.state === "reconnecting", 5_000, "reconnecting");
+    for (let i = 0; i < 5; i++) {
+      await bob.api.sendHTTP(conv.id, { client_id: `c-${i}`, body: `while away ${i}` });
+    }
+    ctl.blocked = false;
+    await connected(alice);
+    const firstConnected = log.indexOf("state:connected");
+    const caught = log.slice(0, firstConnected).filter((l) => l.startsWith("message:"));
+    assert.deepEqual(caught, [0, 1, 2, 3, 4].map((i) => `message:while away ${i}`), `log: ${log.join(" ")}`);
+    // Live again: a new message arrives on the socket.
+    await bob.api.sendHTTP(conv.id, { client_id: "c-live", body: "live" });
+    await waitFor(() => seen.includes("live"), 5_000, "the live message");
+    assert.equal(seen.length, 6, `each message once: ${seen.join(", ")}`);
+    alice.disconnect();
+  });
+
+  test("auth: the access token is refreshed during a long session; reuse detection signs out", async () => {
+    const { client: alice } = await signUp("alice");
+    const { client: bob } = await signUp("bob");
+    const conv = await alice.openDirect(bob.user.id);
+    const tokens = new Set([alice.auth.session.refreshToken]);
+    alice.on("session", (s) => s && tokens.add(s.refreshToken));
+    alice.connect();
+    await connected(alice);
+    const states = [];
+    alice.on("state", (s) => states.push(`${s.state}${s.closeCode ? `(${s.closeCode})` : ""}`));
+    const firstRefresh = alice.auth.session.refreshToken;
+
+    // 8 s with 3 s tokens: the socket would be closed with 4001 without
+    // auth frames, and REST calls would answer 401 without refreshes.
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const { stored } = alice.send(conv.id, `tick ${i}`);
+      await stored;
+      await alice.api.me();
+    }
+    assert.ok(tokens.size >= 3, `only ${tokens.size} refresh tokens seen`);
+    assert.deepEqual(states, [], `the socket never dropped: ${states.join(", ")}`);
+    assert.equal(alice.state, "connected");
+
+    // A thief replays a used refresh token: the server revokes the session,
+    // and the client's next refresh signs it out cleanly.
+    const signedOut = new Promise((r) => alice.on("signedOut", r));
+    const replay = await fetch(`${server.url}/v1/auth/refresh`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: firstRefresh }) });
+    assert.equal(replay.status, 401);
+    const ev = await signedOut;
+    assert.equal(ev.reason, "session_ended");
+    assert.equal(alice.auth.session, null);
+    assert.equal(alice.user, null);
+    await waitFor(() => alice.state === "disconnected", 5_000, "disconnected");
+    await assert.rejects(alice.api.me(), (err) => err.code === "signed_out");
+  });
+
+  test("upload: presigned flow with progress events, then the attachment turns ready", async () => {
+    const { client: alice } = await signUp("alice");
+    const { client: bob } = await signUp("bob");
+    const conv = await alice.openDirect(bob.user.id);
+    alice.connect();
+    bob.connect();
+    await Promise.all([connected(alice), connected(bob)]);
+    const size = 1536 * 1024 + 17;
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 8)) & 0xff;
+    const file = new File([bytes], "notes.bin", { type: "application/octet-stream" });
+    const progress = [];
+    const att = await alice.upload(file, { kind: "file", conversationId: conv.id, onProgress: (sent, total) => progress.push([sent, total]) });
+    assert.equal(att.status, "processing");
+    assert.ok(progress.length >= 10, `${progress.length} progress events`);
+    assert.ok(progress.every(([, t]) => t === size));
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i][0] >= progress[i - 1][0], "progress never goes back");
+    assert.deepEqual(progress.at(-1), [size, size]);
+
+    const updated = [];
+    bob.on("messageUpdated", (m) => updated.push(m));
+    const ready = new Promise((r) => bob.on("attachment", (e) => e.attachment.status === "ready" && r(e.attachment)));
+    const { stored } = alice.send(conv.id, "", { attachmentIds: [att.id] });
+    const msg = await stored;
+    assert.equal(msg.attachments[0].id, att.id);
+    const done = await ready;
+    assert.equal(done.id, att.id);
+    await waitFor(() => updated.some((m) => m.attachments[0]?.status === "ready"), 5_000, "the message updated in place");
+
+    const res = await fetch(bob.variantURL(att.id, "original"), { headers: { Authorization: `Bearer ${await bob.auth.accessToken()}` } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes, "the stored bytes are the uploaded ones");
+    alice.disconnect();
+    bob.disconnect();
+  });
+});
