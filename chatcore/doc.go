@@ -8,6 +8,11 @@
 // they adapt: sqlite and postgres (Store), redis (Bus, Presence), webhook
 // (Notifier), httpapi (REST and WebSocket). Only cmd/parley wires them together.
 //
+// Attachment kinds are described once, in the kind table of mediakind.go
+// (MediaKinds: content types, file extensions, default size limits, asynq
+// queue and task type, task timeout, pipeline kind); packages upload and
+// workers read it. A new kind is a constant and a row there.
+//
 // # Services, one per concern
 //
 // Each concern is an interface that documents the error codes it returns

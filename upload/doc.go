@@ -4,6 +4,17 @@
 // sniffed type), guarded download redirects, a per-user rate limit and daily
 // quota, and a janitor for uploads never completed.
 //
+// What each kind accepts by default (content types, size limit) comes from
+// the kind table, chatcore.MediaKinds (chatcore/mediakind.go); DefaultLimits
+// reads it and Config.Limits may override it per kind.
+//
+// The HTTP handlers of the upload routes are not here: they are in
+// chatcore/httpapi/uploads.go (handleCreateUpload, handleCompleteUpload,
+// handleAttachment, handleDownload, routed in chatcore/httpapi/routes.go),
+// which call the chatcore.UploadService this package implements. The
+// attachment events that tell members a file is ready are sent by the
+// workers (workers.Notify), not by this package.
+//
 // The root package holds the ObjectStore interface and the Service that
 // implements chatcore.UploadService on top of a chatcore.Store and an
 // ObjectStore. Object store adapters live in subpackages: s3 (any S3 service,

@@ -8,6 +8,21 @@
 // lost (the database row is the source of truth, Redis holds only work in
 // flight); the admin JobService (list, requeue) and the asynqmon UI.
 //
+// Each kind's queue, task type, default queue weight, task timeout and
+// pipeline kind come from the kind table, chatcore.MediaKinds
+// (chatcore/mediakind.go); TypeFor, QueueFor, AllQueues, DefaultQueueWeights
+// and DefaultTaskTimeouts read it.
+//
+// Attachment events (the "attachment" frame of docs/protocol.md) are sent
+// from here, not from chatcore: Notify (handler.go) publishes the frame on
+// the chat Bus to the uploader and the members of every conversation that
+// carries the attachment, and each chat node's chatcore.Hub pushes it to
+// the sockets it holds. The Handler calls it when an attachment turns
+// ready or failed, and when a requeued failure starts again.
+//
+// The reconciler touches asynq's private Redis layout in one place only,
+// asynqlease.go (asynq issue #1144), pinned by TestLeaseKeyLayout.
+//
 // Failures are sorted by cause: permanent ones (corrupt, unsupported, too
 // large) wrap asynq.SkipRetry and are archived at once; transient ones
 // (object store or database down, timeout) retry with exponential backoff.
