@@ -166,10 +166,12 @@ type benchUser struct {
 	idx   int
 	id    string
 	token string
-	conv  string
-	peers int64 // other members of conv
-	conn  Conn
-	stats connStats // owned by the reader goroutine until it returns
+	// expires is when token does, as the server said at registration.
+	expires time.Time
+	conv    string
+	peers   int64 // other members of conv
+	conn    Conn
+	stats   connStats // owned by the reader goroutine until it returns
 }
 
 // connStats is what one socket's reader saw.
@@ -344,6 +346,7 @@ type authReply struct {
 		ID string `json:"id"`
 	} `json:"user"`
 	AccessToken string `json:"access_token"`
+	ExpiresIn   int    `json:"expires_in"` // seconds
 }
 
 func (b *benchRun) register(ctx context.Context) error {
@@ -366,7 +369,11 @@ func (b *benchRun) register(ctx context.Context) error {
 		if rep.User.ID == "" || rep.AccessToken == "" {
 			return fmt.Errorf("register user %d: reply without user id or access token", i)
 		}
-		b.users[i] = &benchUser{idx: i, id: rep.User.ID, token: rep.AccessToken}
+		ttl := time.Duration(rep.ExpiresIn) * time.Second
+		if ttl <= 0 {
+			ttl = chatcore.DefaultAccessTTL
+		}
+		b.users[i] = &benchUser{idx: i, id: rep.User.ID, token: rep.AccessToken, expires: time.Now().Add(ttl)}
 		return nil
 	})
 }
@@ -456,8 +463,9 @@ func (b *benchRun) postJSON(ctx context.Context, c *http.Client, path, token str
 
 // savedUser is one line of the --users file.
 type savedUser struct {
-	ID    string `json:"id"`
-	Token string `json:"access_token"`
+	ID      string    `json:"id"`
+	Token   string    `json:"access_token"`
+	Expires time.Time `json:"expires_at,omitzero"`
 }
 
 // loadUsers fills b.users from --users when that file is fresh and holds
@@ -472,13 +480,6 @@ func (b *benchRun) loadUsers() (bool, error) {
 	} else if err != nil {
 		return false, fmt.Errorf("users file: %w", err)
 	}
-	// The tokens must outlive this run: setup and memory readings can take
-	// a few minutes on top of --duration and --drain.
-	if age := time.Since(fi.ModTime()); age+b.cfg.Duration+b.cfg.Drain+5*time.Minute > chatcore.DefaultAccessTTL {
-		fmt.Fprintf(b.cfg.Stderr, "bench: %s is %s old, its tokens would expire during this run: registering new users\n",
-			b.cfg.UsersFile, age.Round(time.Second))
-		return false, nil
-	}
 	data, err := os.ReadFile(b.cfg.UsersFile)
 	if err != nil {
 		return false, fmt.Errorf("users file: %w", err)
@@ -491,9 +492,27 @@ func (b *benchRun) loadUsers() (bool, error) {
 		fmt.Fprintf(b.cfg.Stderr, "bench: %s holds %d users, want %d: registering new users\n", b.cfg.UsersFile, len(saved), b.cfg.Clients)
 		return false, nil
 	}
+	// The tokens must outlive this run: setup and memory readings can take
+	// a few minutes on top of --duration and --drain. A file from before
+	// expiries were saved counts from its modification time.
+	var expires time.Time
+	for _, u := range saved[:b.cfg.Clients] {
+		e := u.Expires
+		if e.IsZero() {
+			e = fi.ModTime().Add(chatcore.DefaultAccessTTL)
+		}
+		if expires.IsZero() || e.Before(expires) {
+			expires = e
+		}
+	}
+	if time.Until(expires) < b.cfg.Duration+b.cfg.Drain+5*time.Minute {
+		fmt.Fprintf(b.cfg.Stderr, "bench: the tokens in %s expire at %s, during this run: registering new users\n",
+			b.cfg.UsersFile, expires.Format(time.TimeOnly))
+		return false, nil
+	}
 	b.users = make([]*benchUser, b.cfg.Clients)
 	for i := range b.users {
-		b.users[i] = &benchUser{idx: i, id: saved[i].ID, token: saved[i].Token}
+		b.users[i] = &benchUser{idx: i, id: saved[i].ID, token: saved[i].Token, expires: saved[i].Expires}
 	}
 	fmt.Fprintf(b.cfg.Stderr, "bench: reusing %d users from %s\n", b.cfg.Clients, b.cfg.UsersFile)
 	return true, nil
@@ -506,7 +525,7 @@ func (b *benchRun) saveUsers() error {
 	}
 	saved := make([]savedUser, len(b.users))
 	for i, u := range b.users {
-		saved[i] = savedUser{ID: u.id, Token: u.token}
+		saved[i] = savedUser{ID: u.id, Token: u.token, Expires: u.expires}
 	}
 	data, err := json.Marshal(saved)
 	if err != nil {
