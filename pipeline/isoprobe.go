@@ -190,8 +190,12 @@ func parseTrak(trak []byte) (s probeStream, ok bool) {
 		s.Width = int(binary.BigEndian.Uint16(entry[32:]))
 		s.Height = int(binary.BigEndian.Uint16(entry[34:]))
 		// The visual sample entry's fixed fields end at 86; pasp, the
-		// pixel aspect ratio, is one of the boxes after them.
+		// pixel aspect ratio, and avcC are among the boxes after them.
 		if size := int(binary.BigEndian.Uint32(entry)); size > 86 && size <= len(entry) {
+			if avcC := child(entry[86:size], "avcC"); len(avcC) >= 4 && s.CodecName == "h264" {
+				s.Profile, s.PixFmt = avcProfile(avcC[1], avcC[2])
+				s.Level = int(avcC[3])
+			}
 			if pasp := child(entry[86:size], "pasp"); len(pasp) >= 8 {
 				h, v := binary.BigEndian.Uint32(pasp), binary.BigEndian.Uint32(pasp[4:])
 				if h > 0 && v > 0 && h <= 1<<16 && v <= 1<<16 {
@@ -205,7 +209,93 @@ func parseTrak(trak []byte) (s probeStream, ok bool) {
 			}{rot})
 		}
 	}
+	if s.CodecType == "audio" && fourcc == "mp4a" {
+		// The audio sample entry's fixed fields end at 36 (version 0).
+		if size := int(binary.BigEndian.Uint32(entry)); size > 36 && size <= len(entry) {
+			if oti, aot, ok := esdsAudio(child(entry[36:size], "esds")); ok {
+				switch {
+				case oti == 0x69 || oti == 0x6B:
+					s.CodecName = "mp3"
+				case oti == 0x40 && aot == 2:
+					s.Profile = "LC"
+				}
+			}
+		}
+	}
 	return s, true
+}
+
+// avcProfile names an H.264 profile_idc as ffprobe does, with the pixel
+// format it implies: Baseline, Main and High are 8-bit 4:2:0 by definition;
+// for the others the SPS would have to be read, and "" says unknown.
+func avcProfile(idc, constraints byte) (profile, pixFmt string) {
+	switch idc {
+	case 66:
+		if constraints&0x40 != 0 {
+			return "Constrained Baseline", "yuv420p"
+		}
+		return "Baseline", "yuv420p"
+	case 77:
+		return "Main", "yuv420p"
+	case 100:
+		return "High", "yuv420p"
+	}
+	return "", ""
+}
+
+// esdsAudio reads an esds box's object type indication and, for MPEG-4
+// audio, the audio object type (2 is AAC-LC).
+func esdsAudio(b []byte) (oti, aot byte, ok bool) {
+	if len(b) < 4 {
+		return 0, 0, false
+	}
+	b = b[4:] // version, flags
+	// descriptor reads a tag and its variable-length size.
+	descriptor := func() (tag byte, body []byte) {
+		if len(b) < 2 {
+			return 0, nil
+		}
+		tag = b[0]
+		n, i := 0, 1
+		for ; i < 5 && i < len(b); i++ {
+			n = n<<7 | int(b[i]&0x7F)
+			if b[i]&0x80 == 0 {
+				i++
+				break
+			}
+		}
+		if n > len(b)-i {
+			return 0, nil
+		}
+		body, b = b[i:i+n], b[i+n:]
+		return tag, body
+	}
+	tag, es := descriptor()
+	if tag != 0x03 || len(es) < 3 {
+		return 0, 0, false
+	}
+	flags := es[2]
+	es = es[3:]
+	if flags&0x80 != 0 { // stream dependence
+		es = es[min(2, len(es)):]
+	}
+	if flags&0x40 != 0 && len(es) > 0 { // URL
+		es = es[min(1+int(es[0]), len(es)):]
+	}
+	if flags&0x20 != 0 { // OCR stream
+		es = es[min(2, len(es)):]
+	}
+	b = es
+	tag, dc := descriptor()
+	if tag != 0x04 || len(dc) < 13 {
+		return 0, 0, false
+	}
+	oti = dc[0]
+	b = dc[13:]
+	if tag, dsi := descriptor(); tag == 0x05 && len(dsi) >= 1 {
+		aot = dsi[0] >> 3
+	}
+	return oti, aot, true
 }
 
 // tkhdRotation returns the rotation of a track's display matrix in degrees.

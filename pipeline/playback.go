@@ -59,7 +59,10 @@ func playback(ctx context.Context, src, outDir string, lim Limits) ([]Output, er
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err
 	}
-	pr, err := runProbe(ctx, src)
+	// MP4, MOV and 3GP are read in Go (codecs, H.264 profile and level,
+	// AAC object type, pixel aspect ratio): on the remux path, ffprobe's
+	// start-up would be a third of the whole job.
+	pr, err := probeFile(ctx, src)
 	if err != nil {
 		return nil, err
 	}
