@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,32 +67,6 @@ func env(name, def string) string {
 	return def
 }
 
-func envInt(name string, def int) int {
-	v := env(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "parley: PARLEY_%s=%q is not a number; using %d\n", name, v, def)
-		return def
-	}
-	return n
-}
-
-func envBool(name string, def bool) bool {
-	v := env(name, "")
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "parley: PARLEY_%s=%q is not a boolean; using %v\n", name, v, def)
-		return def
-	}
-	return b
-}
-
 func envDuration(name string, def time.Duration) time.Duration {
 	v := env(name, "")
 	if v == "" {
@@ -135,51 +110,146 @@ func splitList(s string) []string {
 // flagSet is a subcommand's flags bound to a Config.
 type flagSet struct {
 	*flag.FlagSet
-	cfg    *Config
-	queues *string
+	cfg     *Config
+	queues  *string
+	origins *string
+	envFlag map[string]string
 }
 
-// newFlags binds the flags every subcommand shares to cfg, with defaults
-// from the environment. defAddr differs: dev listens on loopback.
+// secretSetting is a setting read only from the environment (never a flag:
+// command lines show in ps and shell history), listed in -h.
+type secretSetting struct{ env, usage string }
+
+// newFlags binds the settings subcommand name uses to cfg: a flag for each
+// (defaulting to its PARLEY_* variable), and secrets from the environment
+// only. Settings a subcommand does not use are neither flags nor listed in
+// its -h. defAddr differs: dev listens on loopback.
 func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
-	fs.StringVar(&cfg.Addr, "addr", env("ADDR", defAddr), "listen address (PARLEY_ADDR)")
-	fs.StringVar(&cfg.PublicURL, "public-url", env("PUBLIC_URL", ""), "base URL clients use to reach this server (PARLEY_PUBLIC_URL; default http://ADDR)")
-	fs.StringVar(&cfg.DataDir, "data", env("DATA_DIR", "./data"), "dev mode data directory (PARLEY_DATA_DIR)")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", env("DATABASE_URL", ""), "postgres://… (PARLEY_DATABASE_URL)")
-	fs.StringVar(&cfg.RedisURL, "redis-url", env("REDIS_URL", ""), "redis://host:6379/0 or redis-sentinel://s1:26379,s2:26379/mymaster/0 (PARLEY_REDIS_URL)")
-	fs.StringVar(&cfg.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
-	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", envDuration("SHUTDOWN_TIMEOUT", 20*time.Second), "how long SIGTERM waits for in-flight work (PARLEY_SHUTDOWN_TIMEOUT)")
-	fs.IntVar(&cfg.WorkerConcurrency, "concurrency", envInt("WORKER_CONCURRENCY", 0), "media jobs run at once per worker (PARLEY_WORKER_CONCURRENCY; 0 = number of CPUs)")
-	queues := fs.String("queues", env("WORKER_QUEUES", ""), "queue weights, e.g. voice=6,image=4,file=2,video=1 (PARLEY_WORKER_QUEUES)")
-	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("METRICS_ADDR", "127.0.0.1:9091"), "worker: address of /metrics (PARLEY_METRICS_ADDR; empty = off)")
-	fs.BoolVar(&cfg.AutoMigrate, "migrate", envBool("AUTO_MIGRATE", true), "apply database migrations at start (PARLEY_AUTO_MIGRATE)")
-	cfg.JWTSecret = env("JWT_SECRET", "")
-	cfg.AdminUsername = env("ADMIN_USERNAME", "")
-	cfg.AdminPassword = env("ADMIN_PASSWORD", "")
-	cfg.PushWebhookURL = env("PUSH_WEBHOOK_URL", "")
-	cfg.AllowedOrigins = splitList(env("ALLOWED_ORIGINS", ""))
-	cfg.S3Endpoint = env("S3_ENDPOINT", "")
-	cfg.S3Bucket = env("S3_BUCKET", "parley")
-	cfg.S3AccessKey = env("S3_ACCESS_KEY", "")
-	cfg.S3SecretKey = env("S3_SECRET_KEY", "")
-	cfg.S3Region = env("S3_REGION", "us-east-1")
-	cfg.S3UseTLS = envBool("S3_USE_TLS", false)
-	cfg.S3PublicEndpoint = env("S3_PUBLIC_ENDPOINT", "")
-	cfg.UploadsPerMinute = envInt("UPLOADS_PER_MINUTE", 0)
-	cfg.UploadDailyBytes = int64(envInt("UPLOAD_DAILY_BYTES", 0))
-	cfg.AuthPerMinute = envInt("AUTH_PER_MINUTE", 0)
-	cfg.AccessTTL = envDuration("ACCESS_TTL", 0)
-	cfg.Web = envBool("WEB", false)
-	cfg.MessagesPerSecond = envInt("MESSAGES_PER_SECOND", 0)
-	cfg.TrustForwardedFor = envBool("TRUST_FORWARDED_FOR", false)
-	cfg.WorkerMaxRetry = envInt("WORKER_MAX_RETRY", 0)
-	cfg.StuckAfter = envDuration("STUCK_AFTER", 0)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: parley %s [flags]\n", name)
-		fs.PrintDefaults()
+	// envFlag maps a flag to the PARLEY_* variable that sets it when the
+	// flag is not given; -h shows the built-in defaults, never the values
+	// in the environment (they may hold credentials).
+	envFlag := map[string]string{}
+	uses := func(cmds ...string) bool { return slices.Contains(cmds, name) }
+	var secrets []secretSetting
+	secret := func(dst *string, envName, usage string) {
+		*dst = env(envName, "")
+		secrets = append(secrets, secretSetting{"PARLEY_" + envName, usage})
 	}
-	return &flagSet{FlagSet: fs, cfg: cfg, queues: queues}
+
+	if uses("dev", "serve") {
+		envFlag["addr"] = "ADDR"
+		fs.StringVar(&cfg.Addr, "addr", defAddr, "HTTP/WebSocket listen `address` (PARLEY_ADDR)")
+		envFlag["public-url"] = "PUBLIC_URL"
+		fs.StringVar(&cfg.PublicURL, "public-url", "", "base `URL` clients use to reach this server (PARLEY_PUBLIC_URL; default http://ADDR)")
+	} else {
+		cfg.Addr = defAddr
+	}
+	if uses("dev", "migrate") {
+		envFlag["data"] = "DATA_DIR"
+		fs.StringVar(&cfg.DataDir, "data", "./data", "dev mode data `directory`: SQLite file, blobs, generated secrets (PARLEY_DATA_DIR)")
+	}
+	if uses("serve", "worker", "migrate") {
+		envFlag["database-url"] = "DATABASE_URL"
+		fs.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres://user:pass@host:5432/db (PARLEY_DATABASE_URL)")
+	}
+	if uses("serve", "worker") {
+		envFlag["redis-url"] = "REDIS_URL"
+		fs.StringVar(&cfg.RedisURL, "redis-url", "", "redis://host:6379/0 or redis-sentinel://s1:26379,s2:26379/mymaster/0 (PARLEY_REDIS_URL)")
+		envFlag["migrate"] = "AUTO_MIGRATE"
+		fs.BoolVar(&cfg.AutoMigrate, "migrate", true, "apply database migrations at start (PARLEY_AUTO_MIGRATE)")
+	}
+	envFlag["log-level"] = "LOG_LEVEL"
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error (PARLEY_LOG_LEVEL)")
+	if uses("dev", "serve", "worker") {
+		envFlag["shutdown-timeout"] = "SHUTDOWN_TIMEOUT"
+		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for in-flight work (PARLEY_SHUTDOWN_TIMEOUT)")
+	} else {
+		cfg.ShutdownTimeout = envDuration("SHUTDOWN_TIMEOUT", 20*time.Second)
+	}
+
+	// Chat node settings.
+	origins := new(string)
+	if uses("dev", "serve") {
+		if name == "dev" {
+			secret(&cfg.JWTSecret, "JWT_SECRET", "HMAC key for access tokens, 32+ bytes (dev: generated into -data when unset)")
+		} else {
+			secret(&cfg.JWTSecret, "JWT_SECRET", "HMAC key for access tokens, 32+ bytes (required: openssl rand -hex 32)")
+		}
+		envFlag["admin-username"] = "ADMIN_USERNAME"
+		fs.StringVar(&cfg.AdminUsername, "admin-username", "", "this account exists with role admin at start, with PARLEY_ADMIN_PASSWORD (PARLEY_ADMIN_USERNAME)")
+		secret(&cfg.AdminPassword, "ADMIN_PASSWORD", "password of -admin-username")
+		envFlag["push-webhook-url"] = "PUSH_WEBHOOK_URL"
+		fs.StringVar(&cfg.PushWebhookURL, "push-webhook-url", "", "POST push wake-ups for offline members to this `URL` (PARLEY_PUSH_WEBHOOK_URL; empty = off)")
+		envFlag["allowed-origins"] = "ALLOWED_ORIGINS"
+		fs.StringVar(origins, "allowed-origins", "", "comma-separated browser origins allowed on the WebSocket (PARLEY_ALLOWED_ORIGINS; empty = same host)")
+		envFlag["uploads-per-minute"] = "UPLOADS_PER_MINUTE"
+		fs.IntVar(&cfg.UploadsPerMinute, "uploads-per-minute", 0, "per-user upload requests per minute, per node (PARLEY_UPLOADS_PER_MINUTE; 0 = 30, negative = off)")
+		envFlag["upload-daily-bytes"] = "UPLOAD_DAILY_BYTES"
+		fs.Int64Var(&cfg.UploadDailyBytes, "upload-daily-bytes", 0, "per-user declared upload bytes per UTC day (PARLEY_UPLOAD_DAILY_BYTES; 0 = 2 GiB, negative = off)")
+		envFlag["auth-per-minute"] = "AUTH_PER_MINUTE"
+		fs.IntVar(&cfg.AuthPerMinute, "auth-per-minute", 0, "login/register/refresh requests per client IP per minute (PARLEY_AUTH_PER_MINUTE; 0 = 20, negative = off)")
+		envFlag["messages-per-second"] = "MESSAGES_PER_SECOND"
+		fs.IntVar(&cfg.MessagesPerSecond, "messages-per-second", 0, "sends per user per second (PARLEY_MESSAGES_PER_SECOND; 0 = 20, negative = off)")
+		envFlag["access-ttl"] = "ACCESS_TTL"
+		fs.DurationVar(&cfg.AccessTTL, "access-ttl", 0, "access-token lifetime (PARLEY_ACCESS_TTL; 0 = 15m)")
+		envFlag["trust-forwarded-for"] = "TRUST_FORWARDED_FOR"
+		fs.BoolVar(&cfg.TrustForwardedFor, "trust-forwarded-for", false, "take the client IP from the last X-Forwarded-For entry, behind a proxy that appends it (PARLEY_TRUST_FORWARDED_FOR)")
+	}
+
+	if uses("serve") {
+		envFlag["web"] = "WEB"
+		fs.BoolVar(&cfg.Web, "web", false, "serve the web client at / (PARLEY_WEB; dev always does)")
+	}
+
+	// Object storage (dev keeps blobs under -data).
+	if uses("serve", "worker") {
+		envFlag["s3-endpoint"] = "S3_ENDPOINT"
+		fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "`host:port` of the S3 service (PARLEY_S3_ENDPOINT; serve: uploads off without it)")
+		envFlag["s3-bucket"] = "S3_BUCKET"
+		fs.StringVar(&cfg.S3Bucket, "s3-bucket", "parley", "bucket, created if missing (PARLEY_S3_BUCKET)")
+		envFlag["s3-region"] = "S3_REGION"
+		fs.StringVar(&cfg.S3Region, "s3-region", "us-east-1", "region used for signing (PARLEY_S3_REGION)")
+		envFlag["s3-use-tls"] = "S3_USE_TLS"
+		fs.BoolVar(&cfg.S3UseTLS, "s3-use-tls", false, "https to the S3 endpoint (PARLEY_S3_USE_TLS)")
+		envFlag["s3-public-endpoint"] = "S3_PUBLIC_ENDPOINT"
+		fs.StringVar(&cfg.S3PublicEndpoint, "s3-public-endpoint", "", "`host:port` phones use for presigned URLs, if not -s3-endpoint (PARLEY_S3_PUBLIC_ENDPOINT)")
+		envFlag["s3-access-key"] = "S3_ACCESS_KEY"
+		fs.StringVar(&cfg.S3AccessKey, "s3-access-key", "", "access key id (PARLEY_S3_ACCESS_KEY)")
+		secret(&cfg.S3SecretKey, "S3_SECRET_KEY", "secret access key of -s3-access-key")
+	}
+
+	// Media workers (dev runs one in process).
+	queues := new(string)
+	if uses("dev", "worker") {
+		envFlag["concurrency"] = "WORKER_CONCURRENCY"
+		fs.IntVar(&cfg.WorkerConcurrency, "concurrency", 0, "media jobs run at once per worker (PARLEY_WORKER_CONCURRENCY; 0 = number of CPUs)")
+		envFlag["queues"] = "WORKER_QUEUES"
+		fs.StringVar(queues, "queues", "", "queue `weights`, e.g. voice=6,image=4,file=2,video=1 (PARLEY_WORKER_QUEUES)")
+		envFlag["stuck-after"] = "STUCK_AFTER"
+		fs.DurationVar(&cfg.StuckAfter, "stuck-after", 0, "the reconciler re-enqueues attachments processing this long with no live task (PARLEY_STUCK_AFTER; 0 = 10m)")
+	}
+	if uses("dev", "serve", "worker") {
+		envFlag["max-retry"] = "WORKER_MAX_RETRY"
+		fs.IntVar(&cfg.WorkerMaxRetry, "max-retry", 0, "media job retries before it is archived; set the same on chat nodes and workers (PARLEY_WORKER_MAX_RETRY; 0 = 8)")
+	}
+	if uses("worker") {
+		envFlag["metrics-addr"] = "METRICS_ADDR"
+		fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9091", "`address` of /metrics and /healthz (PARLEY_METRICS_ADDR; empty = off)")
+	}
+
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: parley %s [flags]\n\nEvery flag defaults to its PARLEY_* environment variable.\n\nflags:\n", name)
+		fs.PrintDefaults()
+		if len(secrets) > 0 {
+			fmt.Fprintf(w, "\nsecrets (environment only):\n")
+			for _, s := range secrets {
+				fmt.Fprintf(w, "  %s\n    \t%s\n", s.env, s.usage)
+			}
+		}
+	}
+	return &flagSet{FlagSet: fs, cfg: cfg, queues: queues, origins: origins, envFlag: envFlag}
 }
 
 // parse parses args, then the values that need it after parsing.
@@ -187,12 +257,22 @@ func (fs *flagSet) parse(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, envName := range fs.envFlag {
+		if v := env(envName, ""); v != "" && !given[name] {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("PARLEY_%s=%q: %v", envName, v, err)
+			}
+		}
+	}
 	cfg := fs.cfg
 	q, err := parseQueues(*fs.queues)
 	if err != nil {
 		return fmt.Errorf("-queues: %w", err)
 	}
 	cfg.WorkerQueues = q
+	cfg.AllowedOrigins = splitList(*fs.origins)
 	if cfg.PublicURL == "" {
 		host := cfg.Addr
 		if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") {

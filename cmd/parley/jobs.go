@@ -24,9 +24,16 @@ Reads PARLEY_REDIS_URL (or -redis-url).
 // runJobs is `parley jobs`: the operator's view of media jobs, the same
 // service the admin API uses.
 func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(stdout, jobsUsage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "list" && args[0] != "requeue") {
 		fmt.Fprint(stderr, jobsUsage)
-		return flag.ErrHelp
+		if len(args) == 0 {
+			return errUsage
+		}
+		return fmt.Errorf("jobs: unknown subcommand %q", args[0])
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("parley jobs "+sub, flag.ContinueOnError)

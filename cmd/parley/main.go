@@ -36,7 +36,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		switch {
+		case errors.Is(err, flag.ErrHelp): // -h: help was asked for and printed
+			os.Exit(0)
+		case errors.Is(err, errUsage): // usage printed for a missing command
 			os.Exit(2)
 		}
 		fmt.Fprintf(os.Stderr, "parley: %v\n", err)
@@ -44,12 +47,24 @@ func main() {
 	}
 }
 
+// errUsage: the command line was incomplete and the usage was printed; the
+// process exits 2. (-h returns flag.ErrHelp and exits 0.)
+var errUsage = errors.New("usage")
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errUsage
 	}
 	cmd, rest := args[0], args[1:]
+	if def, ok := defaultAddr[cmd]; ok && wantsHelp(rest) {
+		// Help goes to stdout (parley serve -h | less) and lists only the
+		// settings this command uses.
+		fs := newFlags(cmd, &Config{}, def)
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return flag.ErrHelp
+	}
 	switch cmd {
 	case "dev":
 		return runDev(ctx, rest, stdout, stderr)
@@ -75,6 +90,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
+}
+
+// defaultAddr is the listen address each server command defaults to.
+var defaultAddr = map[string]string{"dev": "127.0.0.1:8080", "serve": ":8080", "worker": ":8080", "migrate": ":8080"}
+
+// wantsHelp reports whether args ask for help before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 // version is the module version and VCS revision the binary was built from.

@@ -29,7 +29,7 @@ func runMedia(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return flag.ErrHelp
 		}
 		if len(args) == 0 {
-			return flag.ErrHelp
+			return errUsage
 		}
 		return fmt.Errorf("media: unknown subcommand %q", args[0])
 	}
