@@ -83,7 +83,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		redis:    rdb,
 		asynq:    aopt,
 		objects:  blobs,
-		mounts:   map[string]http.Handler{local.PathPrefix: blobs.Handler()},
+		mounts:   withWeb(map[string]http.Handler{local.PathPrefix: blobs.Handler()}),
 		registry: reg,
 		ready: func(ctx context.Context) error {
 			return errors.Join(db.Ping(ctx), rdb.Ping(ctx).Err())

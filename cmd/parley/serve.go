@@ -36,6 +36,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		redis:    svc.redis,
 		asynq:    svc.asynq,
 		objects:  svc.objects,
+		mounts:   webMounts(cfg),
 		registry: newRegistry(),
 		ready: func(ctx context.Context) error {
 			return errors.Join(svc.store.Ping(ctx), svc.redis.Ping(ctx).Err())

@@ -1,0 +1,254 @@
+// AppStore is the view's state, kept from the SDK's events. Components read
+// it and call its methods; every change bumps `version` and re-renders.
+import type { Client, ConnectionState, Conversation, Message, OutgoingMessage, PresenceStatus, User } from "@parley/client";
+
+export const PAGE = 50;
+
+export class AppStore {
+  conversations = new Map<string, Conversation>();
+  messages = new Map<string, Message[]>();
+  hasOlder = new Map<string, boolean>();
+  users = new Map<string, User>();
+  presence = new Map<string, PresenceStatus>();
+  outbox = new Map<string, OutgoingMessage>();
+  uploads = new Map<string, { conversationId: string; name: string; sent: number; total: number; error?: string }>();
+  openId: string | null = null;
+  state: ConnectionState = "disconnected";
+  version = 0;
+  private listeners = new Set<() => void>();
+  private unsubs: (() => void)[] = [];
+
+  constructor(readonly client: Client) {}
+
+  get me(): User | null {
+    return this.client.user;
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  changed(): void {
+    this.version++;
+    for (const fn of this.listeners) fn();
+  }
+
+  async boot(): Promise<void> {
+    const c = this.client;
+    this.unsubs.push(
+      c.on("state", (s) => {
+        this.state = s.state;
+        this.changed();
+      }),
+      c.on("message", (m) => this.onMessage(m)),
+      c.on("messageUpdated", (m) => {
+        const list = this.messages.get(m.conversation_id);
+        if (list) this.messages.set(m.conversation_id, list.map((x) => (x.seq === m.seq ? m : x)));
+        this.changed();
+      }),
+      c.on("outbox", (m) => {
+        this.outbox.set(m.clientId, m);
+        this.changed();
+      }),
+      c.on("receipt", () => this.changed()),
+      c.on("typing", () => this.changed()),
+      c.on("presence", (p) => {
+        this.presence.set(p.userId, { user_id: p.userId, status: p.status, last_seen: p.lastSeen });
+        this.changed();
+      }),
+      c.on("conversation", (conv) => this.upsert(conv)),
+      c.on("signedOut", () => this.reset()),
+    );
+    if (await c.restore()) this.start();
+  }
+
+  // ---- session ----
+
+  async signIn(mode: "in" | "up", username: string, password: string, displayName?: string): Promise<void> {
+    if (mode === "up") await this.client.register(username, password, displayName);
+    else await this.client.login(username, password);
+    this.start();
+  }
+
+  async signOut(): Promise<void> {
+    await this.client.logout();
+    this.reset();
+  }
+
+  private start(): void {
+    this.client.connect();
+    void this.client.conversations().then((list) => {
+      for (const c of list) this.upsert(c, false);
+      this.changed();
+    }).catch(() => {});
+    this.changed();
+  }
+
+  private reset(): void {
+    this.conversations.clear();
+    this.messages.clear();
+    this.outbox.clear();
+    this.uploads.clear();
+    this.openId = null;
+    this.changed();
+  }
+
+  // ---- conversations ----
+
+  sortedConversations(): Conversation[] {
+    return [...this.conversations.values()].sort((a, b) => b.last_activity_at.localeCompare(a.last_activity_at));
+  }
+
+  private upsert(conv: Conversation, notify = true): void {
+    const prev = this.conversations.get(conv.id);
+    // Keep what we counted locally when the server copy is older.
+    const next = prev && prev.last_seq > conv.last_seq ? { ...conv, last_seq: prev.last_seq, last_message: prev.last_message, last_activity_at: prev.last_activity_at } : conv;
+    if (this.openId === conv.id) next.unread_count = 0;
+    this.conversations.set(conv.id, next);
+    for (const m of conv.members) void this.loadUser(m.user_id);
+    const other = this.otherMember(next);
+    if (other && !this.presence.has(other)) {
+      void this.client.presence(other).then((p) => {
+        if (!this.presence.has(other)) this.presence.set(other, p);
+        this.changed();
+      }).catch(() => {});
+    }
+    if (notify) this.changed();
+  }
+
+  otherMember(conv: Conversation): string | null {
+    if (conv.kind !== "direct") return null;
+    return conv.members.find((m) => m.user_id !== this.me?.id)?.user_id ?? null;
+  }
+
+  title(conv: Conversation): string {
+    if (conv.title) return conv.title;
+    const names = conv.members.filter((m) => m.user_id !== this.me?.id).map((m) => this.name(m.user_id));
+    return names.join(", ") || "Just you";
+  }
+
+  name(userId: string): string {
+    const u = this.users.get(userId);
+    return u ? u.display_name || u.username : "…";
+  }
+
+  async loadUser(id: string): Promise<void> {
+    if (this.users.has(id)) return;
+    this.users.set(id, { id, username: "…", display_name: "", role: "user", created_at: "" });
+    try {
+      this.users.set(id, await this.client.api.user(id));
+      this.changed();
+    } catch {
+      this.users.delete(id);
+    }
+  }
+
+  /** startConversation opens a direct conversation (one name) or a new group. */
+  async startConversation(usernames: string[], title?: string): Promise<Conversation> {
+    const ids: string[] = [];
+    for (const name of usernames) {
+      const u = await this.client.findUser(name);
+      if (!u) throw new Error(`No user called “${name}”.`);
+      this.users.set(u.id, u);
+      ids.push(u.id);
+    }
+    const conv = ids.length === 1 ? await this.client.openDirect(ids[0]) : await this.client.createGroup(ids, title);
+    this.upsert(conv);
+    await this.open(conv.id);
+    return conv;
+  }
+
+  // ---- messages ----
+
+  async open(id: string | null): Promise<void> {
+    this.openId = id;
+    this.changed();
+    if (!id) return;
+    if (!this.messages.has(id)) {
+      const page = await this.client.history(id, { limit: PAGE });
+      const have = this.messages.get(id) ?? [];
+      this.messages.set(id, merge(have, page));
+      this.hasOlder.set(id, page.length === PAGE);
+    }
+    this.markRead(id);
+    this.changed();
+  }
+
+  async loadOlder(id: string): Promise<void> {
+    const list = this.messages.get(id) ?? [];
+    if (!this.hasOlder.get(id) || list.length === 0) return;
+    const page = await this.client.history(id, { before: list[0].seq, limit: PAGE });
+    this.messages.set(id, merge(this.messages.get(id) ?? [], page));
+    this.hasOlder.set(id, page.length === PAGE && page[page.length - 1].seq > 1);
+    this.changed();
+  }
+
+  /** markRead sends `read` for the newest message of others when the page is visible. */
+  markRead(id: string): void {
+    if (typeof document !== "undefined" && document.visibilityState === "hidden") return;
+    const list = this.messages.get(id) ?? [];
+    const newest = list[list.length - 1];
+    const conv = this.conversations.get(id);
+    if (newest) this.client.markRead(id, newest.seq);
+    if (conv && conv.unread_count) this.conversations.set(id, { ...conv, unread_count: 0 });
+  }
+
+  private onMessage(m: Message): void {
+    const list = this.messages.get(m.conversation_id);
+    if (list) this.messages.set(m.conversation_id, merge(list, [m]));
+    const conv = this.conversations.get(m.conversation_id);
+    if (conv && m.seq >= conv.last_seq) {
+      const mine = m.sender_id === this.me?.id;
+      const open = this.openId === m.conversation_id;
+      this.conversations.set(conv.id, {
+        ...conv,
+        last_seq: m.seq,
+        last_message: m,
+        last_activity_at: m.created_at,
+        unread_count: mine || open ? conv.unread_count : conv.unread_count + 1,
+      });
+      if (open && !mine) this.markRead(conv.id);
+    }
+    if (m.sender_id === this.me?.id) this.outbox.delete(m.client_id);
+    this.changed();
+  }
+
+  /** pending are your messages of a conversation not yet stored. */
+  pending(id: string): OutgoingMessage[] {
+    return [...this.outbox.values()].filter((m) => m.conversationId === id && !m.message);
+  }
+
+  send(id: string, body: string, o: { replyToSeq?: number; attachmentIds?: string[] } = {}): void {
+    this.client.send(id, body, o);
+  }
+
+  /** sendFile uploads a file with progress, then sends the message carrying it. */
+  async sendFile(id: string, file: File, kind: "image" | "voice" | "video" | "file", body = ""): Promise<void> {
+    const key = `${Date.now()}-${Math.random()}`;
+    this.uploads.set(key, { conversationId: id, name: file.name, sent: 0, total: file.size });
+    this.changed();
+    try {
+      const att = await this.client.upload(file, {
+        kind,
+        conversationId: id,
+        contentType: file.type.split(";")[0] || undefined,
+        onProgress: (sent, total) => {
+          this.uploads.set(key, { conversationId: id, name: file.name, sent, total });
+          this.changed();
+        },
+      });
+      this.uploads.delete(key);
+      this.send(id, body, { attachmentIds: [att.id] });
+    } catch (err) {
+      this.uploads.set(key, { conversationId: id, name: file.name, sent: 0, total: file.size, error: (err as Error).message });
+    }
+    this.changed();
+  }
+}
+
+function merge(list: Message[], more: Message[]): Message[] {
+  const by = new Map(list.map((m) => [m.seq, m]));
+  for (const m of more) by.set(m.seq, m);
+  return [...by.values()].sort((a, b) => a.seq - b.seq);
+}
