@@ -128,18 +128,18 @@ func (s *authService) Register(ctx context.Context, username, password, displayN
 	}
 	hash, err := s.hashPassword(password)
 	if err != nil {
-		return nil, s.internal(ctx, "register", err)
+		return nil, internalError("register", err)
 	}
 	id, err := newID()
 	if err != nil {
-		return nil, s.internal(ctx, "register", err)
+		return nil, internalError("register", err)
 	}
 	u := &User{ID: id, Username: username, DisplayName: displayName, Role: RoleUser, CreatedAt: s.clock.Now().UTC()}
 	if err := s.store.CreateUser(ctx, u, hash); err != nil {
 		if ErrorCode(err) == EConflict {
 			return nil, Errorf(EConflict, "username %q is taken", username)
 		}
-		return nil, s.internal(ctx, "register", err)
+		return nil, internalError("register", err)
 	}
 	return s.issue(ctx, u, "")
 }
@@ -152,7 +152,7 @@ func (s *authService) Login(ctx context.Context, username, password string) (*Au
 	u, hash, err := s.store.UserByUsername(ctx, username)
 	if err != nil {
 		if ErrorCode(err) != ENotFound {
-			return nil, s.internal(ctx, "login", err)
+			return nil, internalError("login", err)
 		}
 		// Spend the same time as a real check so that response time does
 		// not reveal which usernames exist.
@@ -187,7 +187,7 @@ func (s *authService) Refresh(ctx context.Context, refreshToken string) (*AuthRe
 			slog.String("token_hash_prefix", hash[:12]))
 		return nil, Errorf(EUnauthorized, msgRefreshTokenReuse)
 	default:
-		return nil, s.internal(ctx, "refresh", err)
+		return nil, internalError("refresh", err)
 	}
 	if rt.RevokedAt != nil {
 		return nil, Errorf(EUnauthorized, msgRefreshTokenReuse)
@@ -200,7 +200,7 @@ func (s *authService) Refresh(ctx context.Context, refreshToken string) (*AuthRe
 		if ErrorCode(err) == ENotFound {
 			return nil, Errorf(EUnauthorized, msgBadRefreshToken)
 		}
-		return nil, s.internal(ctx, "refresh", err)
+		return nil, internalError("refresh", err)
 	}
 	return s.issue(ctx, u, rt.FamilyID)
 }
@@ -218,10 +218,10 @@ func (s *authService) Logout(ctx context.Context, refreshToken string) error {
 		if ErrorCode(err) == ENotFound {
 			return nil
 		}
-		return s.internal(ctx, "logout", err)
+		return internalError("logout", err)
 	}
 	if err := s.store.RevokeRefreshFamily(ctx, rt.FamilyID, s.clock.Now()); err != nil {
-		return s.internal(ctx, "logout", err)
+		return internalError("logout", err)
 	}
 	return nil
 }
@@ -238,7 +238,7 @@ func (s *authService) Authenticate(ctx context.Context, accessToken string) (*Us
 		if ErrorCode(err) == ENotFound {
 			return nil, time.Time{}, Errorf(EUnauthorized, msgInvalidToken)
 		}
-		return nil, time.Time{}, s.internal(ctx, "authenticate", err)
+		return nil, time.Time{}, internalError("authenticate", err)
 	}
 	return u, exp, nil
 }
@@ -255,30 +255,30 @@ func (s *authService) EnsureAdmin(ctx context.Context, username, password string
 	}
 	hash, err := s.hashPassword(password)
 	if err != nil {
-		return nil, s.internal(ctx, "ensure admin", err)
+		return nil, internalError("ensure admin", err)
 	}
 	u, _, err := s.store.UserByUsername(ctx, username)
 	switch ErrorCode(err) {
 	case "":
 		if err := s.store.SetUserCredentials(ctx, u.ID, RoleAdmin, hash); err != nil {
-			return nil, s.internal(ctx, "ensure admin", err)
+			return nil, internalError("ensure admin", err)
 		}
 		u.Role = RoleAdmin
 		return u, nil
 	case ENotFound:
 	default:
-		return nil, s.internal(ctx, "ensure admin", err)
+		return nil, internalError("ensure admin", err)
 	}
 	id, err := newID()
 	if err != nil {
-		return nil, s.internal(ctx, "ensure admin", err)
+		return nil, internalError("ensure admin", err)
 	}
 	u = &User{ID: id, Username: username, DisplayName: username, Role: RoleAdmin, CreatedAt: s.clock.Now().UTC()}
 	if err := s.store.CreateUser(ctx, u, hash); err != nil {
 		if ErrorCode(err) == EConflict { // created concurrently: update it instead
 			return s.EnsureAdmin(ctx, username, password)
 		}
-		return nil, s.internal(ctx, "ensure admin", err)
+		return nil, internalError("ensure admin", err)
 	}
 	return u, nil
 }
@@ -288,21 +288,21 @@ func (s *authService) EnsureAdmin(ctx context.Context, username, password string
 func (s *authService) issue(ctx context.Context, u *User, familyID string) (*AuthResult, error) {
 	access, err := s.signAccessToken(u)
 	if err != nil {
-		return nil, s.internal(ctx, "issue tokens", err)
+		return nil, internalError("issue tokens", err)
 	}
 	if familyID == "" {
 		if familyID, err = newID(); err != nil {
-			return nil, s.internal(ctx, "issue tokens", err)
+			return nil, internalError("issue tokens", err)
 		}
 	}
 	token, hash, err := newRefreshToken(s.rand)
 	if err != nil {
-		return nil, s.internal(ctx, "issue tokens", err)
+		return nil, internalError("issue tokens", err)
 	}
 	now := s.clock.Now().UTC()
 	rt := &RefreshToken{Hash: hash, FamilyID: familyID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}
 	if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
-		return nil, s.internal(ctx, "issue tokens", err)
+		return nil, internalError("issue tokens", err)
 	}
 	return &AuthResult{User: u, AccessToken: access, RefreshToken: token, ExpiresIn: int(s.accessTTL / time.Second)}, nil
 }

@@ -64,7 +64,7 @@ func (s *conversationService) CreateConversation(ctx context.Context, callerID s
 	}
 	id, err := newID()
 	if err != nil {
-		return nil, false, s.internal(ctx, "create conversation", err)
+		return nil, false, internalError("create conversation", err)
 	}
 	now := s.clock.Now().UTC()
 	c := &Conversation{ID: id, CreatedBy: callerID, CreatedAt: now, LastActivityAt: now}
@@ -74,7 +74,7 @@ func (s *conversationService) CreateConversation(ctx context.Context, callerID s
 		c.Kind = KindDirect
 		got, ok, err := s.store.FindOrCreateDirect(ctx, c, callerID, others[0])
 		if err != nil {
-			return nil, false, s.internal(ctx, "create conversation", err)
+			return nil, false, internalError("create conversation", err)
 		}
 		c, created = got, ok
 	} else {
@@ -85,13 +85,13 @@ func (s *conversationService) CreateConversation(ctx context.Context, callerID s
 			case ETooLarge, EInvalid, ENotFound:
 				return nil, false, Errorf(EInvalid, "%s", ErrorMessage(err))
 			}
-			return nil, false, s.internal(ctx, "create conversation", err)
+			return nil, false, internalError("create conversation", err)
 		}
 	}
 	// Read back as the caller sees it: members, last message, unread count.
 	conv, err := s.store.ConversationForUser(ctx, c.ID, callerID)
 	if err != nil {
-		return nil, false, s.internal(ctx, "create conversation", err, slog.String("conversation_id", c.ID))
+		return nil, false, internalError("create conversation", err, slog.String("conversation_id", c.ID))
 	}
 	return conv, created, nil
 }
@@ -104,7 +104,7 @@ func (s *conversationService) Conversation(ctx context.Context, callerID, id str
 		if ErrorCode(err) == ENotFound {
 			return nil, Errorf(ENotFound, "conversation not found")
 		}
-		return nil, s.internal(ctx, "get conversation", err, slog.String("conversation_id", id))
+		return nil, internalError("get conversation", err, slog.String("conversation_id", id))
 	}
 	return conv, nil
 }
@@ -120,7 +120,7 @@ func (s *conversationService) Conversations(ctx context.Context, callerID string
 	}
 	convs, err := s.store.ListConversations(ctx, callerID, before, limit)
 	if err != nil {
-		return nil, s.internal(ctx, "list conversations", err, slog.String("user_id", callerID))
+		return nil, internalError("list conversations", err, slog.String("user_id", callerID))
 	}
 	if convs == nil {
 		convs = []*Conversation{}
@@ -157,7 +157,7 @@ func (s *conversationService) AddMembers(ctx context.Context, callerID, convID s
 		case ENotFound:
 			return nil, Errorf(EInvalid, "%s", ErrorMessage(err))
 		}
-		return nil, s.internal(ctx, "add members", err, slog.String("conversation_id", convID))
+		return nil, internalError("add members", err, slog.String("conversation_id", convID))
 	}
 	return s.Conversation(ctx, callerID, convID)
 }
@@ -181,7 +181,7 @@ func (s *conversationService) RemoveMember(ctx context.Context, callerID, convID
 		if ErrorCode(err) == ENotFound {
 			return Errorf(ENotFound, "not a member of this conversation")
 		}
-		return s.internal(ctx, "remove member", err, slog.String("conversation_id", convID))
+		return internalError("remove member", err, slog.String("conversation_id", convID))
 	}
 	s.typing.stop(convID, userID)
 	return nil
@@ -194,7 +194,7 @@ func (s *conversationService) checkUsersExist(ctx context.Context, ids []string,
 			if ErrorCode(err) == ENotFound {
 				return Errorf(EInvalid, "unknown user %q", id)
 			}
-			return s.internal(ctx, op, err)
+			return internalError(op, err)
 		}
 	}
 	return nil

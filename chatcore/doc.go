@@ -47,6 +47,20 @@
 //     docs/openapi.json, and methods on the handler tests' fakeChat.
 //  4. cmd/parley/chat.go: pass the field from Services to httpapi.Config.
 //
+// Where things are that newcomers look for:
+//   - Metrics: the domain does not import Prometheus. The services call the
+//     Hooks of ServiceConfig (message stored, fan-out latency, slow
+//     consumer); chatcore/httpapi/metrics.go (MetricsHooks) turns them into
+//     parley_messages_stored_total, parley_fanout_latency_seconds and
+//     parley_ws_slow_consumers_total, next to the HTTP and socket metrics.
+//   - Attachment events ("attachment" frames) are not sent by these
+//     services: workers.Notify publishes them to the Bus when processing
+//     ends, and every node's Hub delivers them like any other event.
+//   - Event.PublishedAt is stamped in one place, Event.Stamped (called by
+//     Hub.Publish and redis.Bus.Publish).
+//   - Upload HTTP handlers: chatcore/httpapi/uploads.go, over UploadService
+//     (implemented by package upload).
+//
 // Errors: services return *Error for what the client may see and wrap
 // anything else with %w (an internal error). They never log those: the
 // edge that answers the client (httpapi) logs each internal error once,

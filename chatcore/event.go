@@ -12,8 +12,20 @@ import (
 type Event struct {
 	Recipients []string        `json:"r"`
 	Frame      json.RawMessage `json:"f"`
-	// PublishedAt (unix nanoseconds) lets receivers measure fan-out latency.
+	// PublishedAt (unix nanoseconds) lets receivers measure fan-out latency
+	// (Hooks.FanoutLatency). Only Stamped sets it.
 	PublishedAt int64 `json:"t,omitempty"`
+}
+
+// Stamped returns ev with PublishedAt set to now unless it is set already.
+// It is the one place PublishedAt is stamped: Hub.Publish (every frame of
+// the chat services) and redis.Bus.Publish (anything that publishes to the
+// bus directly, such as the attachment events of workers.Notify) call it.
+func (ev Event) Stamped(now time.Time) Event {
+	if ev.PublishedAt == 0 {
+		ev.PublishedAt = now.UnixNano()
+	}
+	return ev
 }
 
 // Bus carries events between all chat nodes and workers. Adapter: chatcore/redis.

@@ -110,11 +110,11 @@ func (h *Hub) remove(c Client) bool {
 // LocalConnections returns how many clients are registered on this node.
 func (h *Hub) LocalConnections() int { return int(h.conns.Load()) }
 
-// Publish sends ev to every node through the bus, stamping PublishedAt.
+// Publish sends ev to every node through the bus, stamped (Event.Stamped).
 // Local clients receive it when the bus delivers it back to Run; with no
 // bus it is dispatched here directly.
 func (h *Hub) Publish(ctx context.Context, ev Event) error {
-	ev.PublishedAt = time.Now().UnixNano()
+	ev = ev.Stamped(time.Now())
 	if h.bus == nil {
 		h.Dispatch(ev)
 		return nil

@@ -112,7 +112,7 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 			if ErrorCode(err) == ENotFound {
 				return nil, false, Errorf(EForbidden, "not a member of this conversation")
 			}
-			return nil, false, s.internal(ctx, "send message", err, slog.String("conversation_id", req.ConversationID))
+			return nil, false, internalError("send message", err, slog.String("conversation_id", req.ConversationID))
 		}
 		if req.ReplyToSeq > conv.LastSeq {
 			return nil, false, Errorf(EInvalid, "reply_to_seq %d is past the last message", req.ReplyToSeq)
@@ -130,7 +130,7 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 
 	id, err := newID()
 	if err != nil {
-		return nil, false, s.internal(ctx, "send message", err)
+		return nil, false, internalError("send message", err)
 	}
 	m := &Message{
 		ID:             id,
@@ -149,7 +149,7 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 		case ENotFound: // removed between the membership check and the append
 			return nil, false, Errorf(EForbidden, "not a member of this conversation")
 		}
-		return nil, false, s.internal(ctx, "send message", err, slog.String("conversation_id", req.ConversationID))
+		return nil, false, internalError("send message", err, slog.String("conversation_id", req.ConversationID))
 	}
 	if msg.Attachments == nil {
 		msg.Attachments = []*Attachment{} // the protocol promises an array
@@ -186,14 +186,14 @@ func (s *messageService) Messages(ctx context.Context, callerID, convID string, 
 		if ErrorCode(err) == ENotFound {
 			return nil, Errorf(ENotFound, "conversation not found")
 		}
-		return nil, s.internal(ctx, "list messages", err, slog.String("conversation_id", convID))
+		return nil, internalError("list messages", err, slog.String("conversation_id", convID))
 	}
 	if !ok {
 		return nil, Errorf(ENotFound, "conversation not found")
 	}
 	msgs, err := s.store.ListMessages(ctx, convID, q)
 	if err != nil {
-		return nil, s.internal(ctx, "list messages", err, slog.String("conversation_id", convID))
+		return nil, internalError("list messages", err, slog.String("conversation_id", convID))
 	}
 	if msgs == nil {
 		msgs = []*Message{}
@@ -214,7 +214,7 @@ func (s *deps) memberIDsFor(ctx context.Context, convID, callerID, op string) ([
 		if ErrorCode(err) == ENotFound {
 			return nil, Errorf(EForbidden, "not a member of this conversation")
 		}
-		return nil, s.internal(ctx, op, err, slog.String("conversation_id", convID))
+		return nil, internalError(op, err, slog.String("conversation_id", convID))
 	}
 	if !contains(members, callerID) {
 		return nil, Errorf(EForbidden, "not a member of this conversation")

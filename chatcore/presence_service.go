@@ -35,7 +35,7 @@ type presenceService struct {
 func (s *presenceService) Connected(ctx context.Context, userID, connID string) error {
 	became, err := s.presence.Connect(ctx, userID, connID)
 	if err != nil {
-		return s.internal(ctx, "presence connect", err, slog.String("user_id", userID))
+		return internalError("presence connect", err, slog.String("user_id", userID))
 	}
 	if became {
 		s.pushPresence(ctx, PresenceFrame{Type: FramePresence, UserID: userID, Status: PresenceOnline})
@@ -50,7 +50,7 @@ func (s *presenceService) Disconnected(ctx context.Context, userID, connID strin
 	now := s.clock.Now().UTC()
 	became, err := s.presence.Disconnect(ctx, userID, connID, now)
 	if err != nil {
-		return s.internal(ctx, "presence disconnect", err, slog.String("user_id", userID))
+		return internalError("presence disconnect", err, slog.String("user_id", userID))
 	}
 	if became {
 		s.stopUserTyping(ctx, userID)
@@ -62,7 +62,7 @@ func (s *presenceService) Disconnected(ctx context.Context, userID, connID strin
 // Heartbeat keeps a socket's presence entry alive.
 func (s *presenceService) Heartbeat(ctx context.Context, userID, connID string) error {
 	if err := s.presence.Heartbeat(ctx, userID, connID); err != nil {
-		return s.internal(ctx, "presence heartbeat", err, slog.String("user_id", userID))
+		return internalError("presence heartbeat", err, slog.String("user_id", userID))
 	}
 	return nil
 }
@@ -74,7 +74,7 @@ func (s *presenceService) Presence(ctx context.Context, callerID, userID string)
 	}
 	st, err := s.presence.Status(ctx, userID)
 	if err != nil {
-		return PresenceStatus{}, s.internal(ctx, "presence status", err, slog.String("user_id", userID))
+		return PresenceStatus{}, internalError("presence status", err, slog.String("user_id", userID))
 	}
 	st.UserID = userID
 	if st.Status == "" {

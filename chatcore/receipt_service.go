@@ -43,7 +43,7 @@ func (s *receiptService) advanceReceipt(ctx context.Context, callerID, convID st
 		if ErrorCode(err) == ENotFound {
 			return Receipt{}, Errorf(ENotFound, "conversation not found")
 		}
-		return Receipt{}, s.internal(ctx, op, err, slog.String("conversation_id", convID))
+		return Receipt{}, internalError(op, err, slog.String("conversation_id", convID))
 	}
 	if !changed {
 		return r, nil

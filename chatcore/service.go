@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -190,18 +191,24 @@ func newID() (string, error) {
 	return id.String(), nil
 }
 
-// internal logs an unexpected error once, at the edge of the domain, and
-// returns it wrapped so that callers see EInternal and no details.
-func (s *deps) internal(ctx context.Context, op string, err error, attrs ...slog.Attr) error {
+// internalError wraps an unexpected error with the operation and its
+// attributes and returns it; callers see EInternal and no details. It does
+// not log: the edge that answers the client (chatcore/httpapi) logs each
+// internal error once, with the request id. A domain *Error passes through
+// unchanged.
+func internalError(op string, err error, attrs ...slog.Attr) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w", op, err)
+	if len(attrs) > 0 {
+		var b strings.Builder
+		b.WriteString(op)
+		for _, a := range attrs {
+			fmt.Fprintf(&b, " %s=%s", a.Key, a.Value)
+		}
+		op = b.String()
 	}
-	attrs = append(attrs, slog.String("op", op), slog.Any("error", err))
-	s.log.LogAttrs(ctx, slog.LevelError, "chatcore: internal error", attrs...)
 	return fmt.Errorf("%s: %w", op, err)
 }
 

@@ -27,7 +27,7 @@ func (s *userService) User(ctx context.Context, callerID, id string) (*User, err
 		if ErrorCode(err) == ENotFound {
 			return nil, Errorf(ENotFound, "user not found")
 		}
-		return nil, s.internal(ctx, "get user", err, slog.String("user_id", id))
+		return nil, internalError("get user", err, slog.String("user_id", id))
 	}
 	return u, nil
 }
@@ -57,7 +57,7 @@ func (s *userService) FindUsers(ctx context.Context, callerID, usernamePrefix st
 	}
 	users, err := s.store.SearchUsers(ctx, prefix, limit)
 	if err != nil {
-		return nil, s.internal(ctx, "find users", err)
+		return nil, internalError("find users", err)
 	}
 	if users == nil {
 		users = []*User{}

@@ -76,8 +76,10 @@ func writeCodeError(w http.ResponseWriter, code, msg string) {
 	writeJSON(w, httpStatus(code), errorBody{Code: code, Message: msg})
 }
 
-// writeError replies with err mapped through statusByCode. Internal errors
-// are logged with the request's route and answered with a generic message.
+// writeError replies with err mapped through statusByCode. It is the one
+// place a REST request's internal error is logged (the services only wrap
+// and return them): once, with the request id and route, while the client
+// gets a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := chatcore.ErrorCode(err)
 	if code == chatcore.EInternal && r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
@@ -88,6 +90,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if code == chatcore.EInternal {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("route", r.Pattern),
 			slog.Any("error", err))

@@ -143,6 +143,7 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r = withRequestID(r)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -150,6 +151,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 					panic(p)
 				}
 				s.log.ErrorContext(r.Context(), "handler panic",
+					slog.String("request_id", requestID(r.Context())),
 					slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("panic", p))
 				if rec.status == 0 {
 					writeCodeError(rec, chatcore.EInternal, "internal error")

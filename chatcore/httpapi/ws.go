@@ -81,6 +81,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		raw:    hw.conn,
 		user:   user,
 		id:     newConnID(),
+		reqID:  requestID(r.Context()),
 		frames: frames,
 	}
 	if !s.addConn(c) {
@@ -94,7 +95,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
 	if err := s.cfg.Presence.Connected(ctx, user.ID, c.id); err != nil {
 		s.log.Error("websocket presence connect failed",
-			"user_id", user.ID, "conn_id", c.id, "error", err)
+			"request_id", c.reqID, "user_id", user.ID, "conn_id", c.id, "error", err)
 	}
 	cancel()
 
@@ -150,7 +151,7 @@ func (c *wsConn) serve() {
 	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
 	if err := s.cfg.Presence.Disconnected(ctx, c.user.ID, c.id); err != nil {
 		s.log.Error("websocket presence disconnect failed",
-			"user_id", c.user.ID, "conn_id", c.id, "error", err)
+			"request_id", c.reqID, "user_id", c.user.ID, "conn_id", c.id, "error", err)
 	}
 	cancel()
 	s.log.Debug("websocket disconnected", "user_id", c.user.ID, "conn_id", c.id)

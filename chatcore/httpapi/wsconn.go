@@ -36,6 +36,7 @@ type wsConn struct {
 	raw    net.Conn // under ws, to drop it without waiting on the library
 	user   *chatcore.User
 	id     string
+	reqID  string        // of the upgrade request, in every log line of the socket
 	frames *rate.Limiter // non-send client frames of this socket
 
 	unregister func() // from the hub
@@ -276,7 +277,7 @@ func (c *wsConn) pingOnce() {
 	}
 	if err := c.srv.cfg.Presence.Heartbeat(ctx, c.user.ID, c.id); err != nil {
 		c.srv.log.Warn("presence heartbeat failed",
-			"user_id", c.user.ID, "conn_id", c.id, "error", err)
+			"request_id", c.reqID, "user_id", c.user.ID, "conn_id", c.id, "error", err)
 	}
 	c.mu.Lock()
 	if !c.closing {

@@ -168,13 +168,15 @@ func (c *wsConn) handleAuth(ctx context.Context, f *clientFrame) error {
 	return nil
 }
 
-// sendError queues an error frame. Internal errors are logged and shown
-// to the client as a generic message.
+// sendError queues an error frame. It is the one place a socket frame's
+// internal error is logged (frames never pass through writeError, and the
+// services do not log what they return): once, with the upgrade request's
+// id, while the client gets a generic message.
 func (c *wsConn) sendError(err error, ref string) {
 	code := chatcore.ErrorCode(err)
 	if code == chatcore.EInternal {
 		c.srv.log.Error("websocket frame failed",
-			"user_id", c.user.ID, "conn_id", c.id, "error", err)
+			"request_id", c.reqID, "user_id", c.user.ID, "conn_id", c.id, "ref", ref, "error", err)
 	}
 	ef := errorFrame{Type: chatcore.FrameError, Code: code, Message: chatcore.ErrorMessage(err), Ref: ref}
 	var ce *chatcore.Error

@@ -130,8 +130,8 @@ func NewBus(client goredis.UniversalClient, opts BusOptions) *Bus {
 // Channel returns the Redis pub/sub channel the Bus uses.
 func (b *Bus) Channel() string { return b.channel }
 
-// Publish sends ev to every subscriber on every node. It stamps
-// ev.PublishedAt with the current time when it is zero.
+// Publish sends ev to every subscriber on every node, stamped with the
+// Clock's time when the publisher left PublishedAt zero (Event.Stamped).
 func (b *Bus) Publish(ctx context.Context, ev chatcore.Event) error {
 	b.mu.Lock()
 	closed := b.closed
@@ -139,9 +139,7 @@ func (b *Bus) Publish(ctx context.Context, ev chatcore.Event) error {
 	if closed {
 		return ErrClosed
 	}
-	if ev.PublishedAt == 0 {
-		ev.PublishedAt = b.opts.Clock.Now().UnixNano()
-	}
+	ev = ev.Stamped(b.opts.Clock.Now())
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
