@@ -572,7 +572,7 @@ func (p *Pusher) attempt(ctx context.Context, d delivery) {
 		if retry.After > wait {
 			wait = min(retry.After, p.cfg.MaxBackoff)
 		}
-		p.log.Debug("push: will retry", append(attrs, slog.Duration("retry_in", wait), slog.Any("error", err))...)
+		p.log.Debug("push: will retry", append(attrs, slog.Int64("retry_in_ms", wait.Milliseconds()), slog.Any("error", err))...)
 		d.attempt++
 		time.AfterFunc(wait, func() {
 			if p.ctx.Err() == nil {

@@ -123,9 +123,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	h.metrics.observe(a.Kind, time.Since(start))
 	h.metrics.job(a.Kind, outcomeReady)
 	h.notify(ctx, log, a)
-	log.Info("attachment ready", slog.Duration("took", time.Since(start)),
-		slog.Duration("fetch", st.fetch), slog.Duration("process", st.process),
-		slog.Duration("store", st.store), slog.Duration("record", st.record))
+	log.Info("attachment ready", slog.Int64("took_ms", time.Since(start).Milliseconds()),
+		slog.Int64("fetch_ms", st.fetch.Milliseconds()), slog.Int64("process_ms", st.process.Milliseconds()),
+		slog.Int64("store_ms", st.store.Milliseconds()), slog.Int64("record_ms", st.record.Milliseconds()))
 	return nil
 }
 

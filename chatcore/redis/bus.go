@@ -353,7 +353,7 @@ func (s *subscription) resubscribe(ctx context.Context, cause error) *goredis.Pu
 			downtime := time.Since(lost)
 			b.log.InfoContext(ctx, "bus resubscribed",
 				slog.Int("attempts", attempt),
-				slog.Duration("downtime", downtime))
+				slog.Int64("downtime_ms", downtime.Milliseconds()))
 			if b.opts.OnResubscribe != nil {
 				b.opts.OnResubscribe(downtime)
 			}
@@ -364,7 +364,7 @@ func (s *subscription) resubscribe(ctx context.Context, cause error) *goredis.Pu
 		}
 		b.log.WarnContext(ctx, "bus resubscribe failed",
 			slog.Int("attempt", attempt),
-			slog.Duration("retry_in", min(2*backoff, b.opts.MaxBackoff)),
+			slog.Int64("retry_in_ms", min(2*backoff, b.opts.MaxBackoff).Milliseconds()),
 			slog.Any("error", err))
 		backoff = min(2*backoff, b.opts.MaxBackoff)
 	}

@@ -251,7 +251,7 @@ func (n *Notifier) deliver(note chatcore.Notification) {
 		}
 		backoff = min(2*backoff, n.cfg.MaxBackoff)
 		n.log.Debug("webhook attempt failed", append(attrs, slog.Int("attempt", attempt),
-			slog.Duration("retry_in", wait), slog.Any("error", err))...)
+			slog.Int64("retry_in_ms", wait.Milliseconds()), slog.Any("error", err))...)
 		t := time.NewTimer(wait)
 		select {
 		case <-n.ctx.Done():

@@ -54,7 +54,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		if h := hub.Load(); h != nil {
 			n := h.KickAll()
 			logger.Warn("event bus resubscribed; sockets closed to resync",
-				slog.Duration("downtime", downtime), slog.Int("sockets", n))
+				slog.Int64("downtime_ms", downtime.Milliseconds()), slog.Int("sockets", n))
 		}
 	}})
 	a.onClose("bus", func(context.Context) error { return bus.Close() })

@@ -61,6 +61,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// Operators' tools (parley jobs) need the embedded Redis: print it and
+	// leave it in the data directory for `parley jobs -data DIR`.
+	redisURL := "redis://" + aopt.(asynq.RedisClientOpt).Addr + "/0"
+	urlFile := filepath.Join(cfg.DataDir, devRedisURLFile)
+	if err := os.WriteFile(urlFile, []byte(redisURL+"\n"), 0o600); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	a.onClose("redis url file", func(context.Context) error { return os.Remove(urlFile) })
+	fmt.Fprintf(stdout, "parley: embedded redis at %s (parley jobs list -data %s)\n", redisURL, cfg.DataDir)
 
 	blobs, err := local.New(local.Config{
 		Dir:     filepath.Join(cfg.DataDir, "blobs"),
@@ -90,6 +99,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		},
 	}, stdout)
 }
+
+// devRedisURLFile, in the data directory, holds the URL of a running dev
+// server's embedded Redis; `parley jobs -data DIR` reads it.
+const devRedisURLFile = "redis.url"
 
 // embeddedRedis starts miniredis. It expires keys only when its clock
 // moves, so a ticker advances it in step with real time.

@@ -216,7 +216,19 @@ func TestDevModeStartsWithNothingInstalled(t *testing.T) {
 		t.Fatalf("PARLEY_ADMIN_USERNAME account role: got %q, want admin", admin.User.Role)
 	}
 	register(t, dev.URL, "dana")
+
+	// parley jobs finds the embedded Redis through the data directory.
+	jobs := exec.Command(binary(t), "jobs", "list", "-data", dir)
+	jobs.Env = cleanEnv()
+	if out, err := jobs.CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "QUEUE") {
+		t.Errorf("parley jobs list -data %s against a running dev: %v\n%s", dir, err, out)
+	}
 	dev.Stop()
+	jobs = exec.Command(binary(t), "jobs", "list", "-data", dir)
+	jobs.Env = cleanEnv()
+	if out, err := jobs.CombinedOutput(); err == nil || !strings.Contains(string(out), "no parley dev running") {
+		t.Errorf("parley jobs list -data after dev stopped: %v\n%s; want it to say no dev is running", err, out)
+	}
 
 	dev = start(t, env, nil, "dev", "-addr", "127.0.0.1:0", "-data", dir)
 	login(t, dev.URL, "dana", "correct horse battery")

@@ -7,6 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -18,7 +21,9 @@ const jobsUsage = `usage:
   parley jobs list    [-queue Q] [-state archived|retry|pending|active|scheduled] [-limit N] [-json]
   parley jobs requeue -queue Q -task TASK_ID
   parley jobs requeue -all [-queue Q] [-state archived|retry]
-Reads PARLEY_REDIS_URL (or -redis-url).
+Reads PARLEY_REDIS_URL (or -redis-url); against a running parley dev, pass
+its data directory instead (-data ./data): dev leaves its embedded Redis URL
+there.
 `
 
 // runJobs is `parley jobs`: the operator's view of media jobs, the same
@@ -45,11 +50,19 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print JSON")
 	task := fs.String("task", "", "task id (the attachment id)")
 	all := fs.Bool("all", false, "requeue every task in -state")
+	dataDir := fs.String("data", env("DATA_DIR", ""), "data `directory` of a running parley dev: use its embedded Redis (PARLEY_DATA_DIR)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if *redisURL == "" && *dataDir != "" {
+		b, err := os.ReadFile(filepath.Join(*dataDir, devRedisURLFile))
+		if err != nil {
+			return fmt.Errorf("no parley dev running with data directory %s (%s not found); or set PARLEY_REDIS_URL", *dataDir, devRedisURLFile)
+		}
+		*redisURL = strings.TrimSpace(string(b))
+	}
 	if *redisURL == "" {
-		return errors.New("PARLEY_REDIS_URL (or -redis-url) is required")
+		return errors.New("PARLEY_REDIS_URL (or -redis-url) is required, or -data DIR of a running parley dev")
 	}
 	rc, err := redisconn.Parse(*redisURL)
 	if err != nil {
