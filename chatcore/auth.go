@@ -67,6 +67,10 @@ type AuthService interface {
 	// Authenticate verifies an access token and returns its user and
 	// expiry. Errors: EUnauthorized ("token expired" or "invalid token").
 	Authenticate(ctx context.Context, accessToken string) (*User, time.Time, error)
+	// SessionID returns the session (refresh-token family) an access token
+	// was issued in; "" for tokens issued before sessions were recorded.
+	// Errors: EUnauthorized, as Authenticate.
+	SessionID(ctx context.Context, accessToken string) (string, error)
 	// EnsureAdmin creates the admin account or makes an existing user
 	// admin with that password. Errors: EInvalid.
 	EnsureAdmin(ctx context.Context, username, password string) (*User, error)
@@ -108,6 +112,9 @@ func newAuthService(d *deps, cfg ServiceConfig) (*authService, error) {
 // iat, exp, and the user's role.
 type accessClaims struct {
 	Role Role `json:"role"`
+	// Session is the refresh-token family the token was issued in; devices
+	// registered with the token are bound to it.
+	Session string `json:"sid,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -223,7 +230,22 @@ func (s *authService) Logout(ctx context.Context, refreshToken string) error {
 	if err := s.store.RevokeRefreshFamily(ctx, rt.FamilyID, s.clock.Now()); err != nil {
 		return internalError("logout", err)
 	}
+	if s.devices != nil {
+		// The session's devices must not be woken for an account that left them.
+		if _, err := s.devices.DeleteSessionDevices(ctx, rt.FamilyID); err != nil {
+			return internalError("logout", err)
+		}
+	}
 	return nil
+}
+
+// SessionID returns the session an access token belongs to.
+func (s *authService) SessionID(_ context.Context, accessToken string) (string, error) {
+	c, err := s.accessClaims(accessToken)
+	if err != nil {
+		return "", err
+	}
+	return c.Session, nil
 }
 
 // Authenticate verifies an access token and returns its user and expiry.
@@ -286,14 +308,15 @@ func (s *authService) EnsureAdmin(ctx context.Context, username, password string
 // issue returns a new access token and a new refresh token for u; the
 // refresh token starts a new family unless familyID is given (rotation).
 func (s *authService) issue(ctx context.Context, u *User, familyID string) (*AuthResult, error) {
-	access, err := s.signAccessToken(u)
-	if err != nil {
-		return nil, internalError("issue tokens", err)
-	}
+	var err error
 	if familyID == "" {
 		if familyID, err = newID(); err != nil {
 			return nil, internalError("issue tokens", err)
 		}
+	}
+	access, err := s.signAccessToken(u, familyID)
+	if err != nil {
+		return nil, internalError("issue tokens", err)
 	}
 	token, hash, err := newRefreshToken(s.rand)
 	if err != nil {
@@ -308,10 +331,11 @@ func (s *authService) issue(ctx context.Context, u *User, familyID string) (*Aut
 }
 
 // signAccessToken returns an HS256 JWT for u valid for the access TTL.
-func (s *authService) signAccessToken(u *User) (string, error) {
+func (s *authService) signAccessToken(u *User, session string) (string, error) {
 	now := s.clock.Now()
 	claims := accessClaims{
-		Role: u.Role,
+		Role:    u.Role,
+		Session: session,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    jwtIssuer,
 			Audience:  jwt.ClaimStrings{jwtAudience},
@@ -330,8 +354,18 @@ func (s *authService) signAccessToken(u *User) (string, error) {
 // verifyAccessToken checks signature, algorithm, issuer, audience and
 // expiry against the service clock, and returns the subject and expiry.
 func (s *authService) verifyAccessToken(token string) (userID string, exp time.Time, err error) {
+	c, err := s.accessClaims(token)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return c.Subject, c.ExpiresAt.Time, nil
+}
+
+// accessClaims verifies token as verifyAccessToken does and returns its claims.
+func (s *authService) accessClaims(token string) (*accessClaims, error) {
+	var err error
 	if token == "" {
-		return "", time.Time{}, Errorf(EUnauthorized, msgInvalidToken)
+		return nil, Errorf(EUnauthorized, msgInvalidToken)
 	}
 	var claims accessClaims
 	_, err = jwt.ParseWithClaims(token, &claims,
@@ -345,14 +379,14 @@ func (s *authService) verifyAccessToken(token string) (userID string, exp time.T
 	)
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
-			return "", time.Time{}, Errorf(EUnauthorized, msgTokenExpired)
+			return nil, Errorf(EUnauthorized, msgTokenExpired)
 		}
-		return "", time.Time{}, Errorf(EUnauthorized, msgInvalidToken)
+		return nil, Errorf(EUnauthorized, msgInvalidToken)
 	}
 	if claims.Subject == "" || claims.ExpiresAt == nil {
-		return "", time.Time{}, Errorf(EUnauthorized, msgInvalidToken)
+		return nil, Errorf(EUnauthorized, msgInvalidToken)
 	}
-	return claims.Subject, claims.ExpiresAt.Time, nil
+	return &claims, nil
 }
 
 // newRefreshToken returns an opaque token (32 random bytes, base64url) and

@@ -19,7 +19,7 @@ func FuzzVerifyAccessToken(f *testing.F) {
 	}
 	defer svcs.Close()
 	s := svcs.Auth.(*authService)
-	valid, err := s.signAccessToken(&User{ID: "u1", Role: RoleUser})
+	valid, err := s.signAccessToken(&User{ID: "u1", Role: RoleUser}, "")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func TestAccessToken(t *testing.T) {
 	clock := newFakeClock()
 	s := newUnitService(t, clock)
 	u := &User{ID: "u1", Role: RoleAdmin}
-	tok, err := s.signAccessToken(u)
+	tok, err := s.signAccessToken(u, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestAccessToken(t *testing.T) {
 
 	other := newUnitService(t, clock)
 	other.jwtSecret = []byte("another-secret-another-secret-xx")
-	forged, _ := other.signAccessToken(u)
+	forged, _ := other.signAccessToken(u, "")
 	sign := func(method jwt.SigningMethod, key any, mutate func(*accessClaims)) string {
 		c := accessClaims{Role: RoleUser, RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: jwtIssuer, Audience: jwt.ClaimStrings{jwtAudience}, Subject: "u1",

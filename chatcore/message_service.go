@@ -158,6 +158,9 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 		s.hooks.MessageStored()
 	}
 	s.publish(ctx, members, EncodeFrame(MessageFrame{Type: FrameMessage, Message: msg}), "send message")
+	if created && s.push != nil {
+		s.push.MessageSent(msg, without(members, callerID))
+	}
 	if created {
 		s.queueNotify(notifyJob{
 			base:       Notification{ConversationID: msg.ConversationID, Seq: msg.Seq, SenderID: callerID},

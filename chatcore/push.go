@@ -121,3 +121,17 @@ type LivePresence interface {
 	// live socket opened with ?device_id=.
 	LiveDevices(ctx context.Context, userIDs []string) (map[string]bool, error)
 }
+
+type deviceCtxKey struct{}
+
+// WithDevice returns ctx carrying the id of the device a request comes
+// from (a socket opened with ?device_id=).
+func WithDevice(ctx context.Context, deviceID string) context.Context {
+	return context.WithValue(ctx, deviceCtxKey{}, deviceID)
+}
+
+// DeviceFromContext returns the device id set by WithDevice, or "".
+func DeviceFromContext(ctx context.Context) string {
+	id, _ := ctx.Value(deviceCtxKey{}).(string)
+	return id
+}

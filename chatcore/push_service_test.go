@@ -206,7 +206,9 @@ func TestPushDefaultsByGroupSize(t *testing.T) {
 // TestPushCoalescing: a burst of 50 messages in well under the window
 // gives two pushes (the first at once, the newest when the window ends).
 func TestPushCoalescing(t *testing.T) {
-	f := newPushFixture(t, func(c *chatcore.PusherConfig) { c.Window = time.Second })
+	// A long window: planning 50 messages on SQLite under -race on a loaded
+	// machine can itself take a second or more.
+	f := newPushFixture(t, func(c *chatcore.PusherConfig) { c.Window = 3 * time.Second })
 	a, b := storetest.MustUser(t, f.store, "a"), storetest.MustUser(t, f.store, "b")
 	d := storetest.MustDirect(t, f.store, a, b)
 	storetest.MustDevice(t, f.store, b.ID, "s", chatcore.PlatformAPNs, "t1")
@@ -219,9 +221,14 @@ func TestPushCoalescing(t *testing.T) {
 	last := msgs[len(msgs)-1]
 	for _, m := range msgs {
 		f.pusher.MessageSent(m, []string{b.ID})
-		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if got := f.sender.sent(); len(got) > 0 && got[len(got)-1].Push.Seq == last.Seq {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	got := f.sender.sent()
 	if len(got) < 1 || len(got) > 3 {
 		t.Fatalf("got %d pushes for a burst of 50, want 1 to 3", len(got))

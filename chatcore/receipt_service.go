@@ -48,6 +48,10 @@ func (s *receiptService) advanceReceipt(ctx context.Context, callerID, convID st
 	if !changed {
 		return r, nil
 	}
+	if read > 0 && s.push != nil {
+		// The other devices clear this conversation's notifications.
+		s.push.ReadAdvanced(callerID, convID, r.ReadSeq, DeviceFromContext(ctx))
+	}
 	members, err := s.store.MemberIDs(ctx, convID)
 	if err != nil {
 		// The receipt is stored; others see it when they next load the

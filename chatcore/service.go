@@ -37,9 +37,13 @@ type ServiceConfig struct {
 	Store    Store
 	Bus      Bus
 	Presence Presence
-	Notifier Notifier     // nil = no push wake-ups
-	Clock    Clock        // nil = SystemClock{}
-	Logger   *slog.Logger // nil = slog.Default()
+	Notifier Notifier // nil = no push wake-ups
+	// Push receives new messages and reads for pushing to devices (a
+	// *Pusher); nil = no device pushes. Devices are stored only when Store
+	// is also a DeviceStore (both SQL adapters are).
+	Push   PushService
+	Clock  Clock        // nil = SystemClock{}
+	Logger *slog.Logger // nil = slog.Default()
 
 	JWTSecret  []byte        // required, >= 32 bytes
 	AccessTTL  time.Duration // zero = 15 min
@@ -74,6 +78,9 @@ type Services struct {
 	Receipts      ReceiptService
 	Typing        TypingService
 	Presence      PresenceService
+	// Devices registers push devices and notification settings; nil when
+	// the Store keeps no devices.
+	Devices DeviceService
 	// Hub fans frames out to this node's sockets; the WebSocket handler
 	// registers its clients here.
 	Hub *Hub
@@ -88,6 +95,8 @@ type deps struct {
 	store    Store
 	presence Presence
 	notifier Notifier
+	push     PushService // nil: no device pushes
+	devices  DeviceStore // nil: the store keeps no devices
 	clock    Clock
 	log      *slog.Logger
 	rand     io.Reader
@@ -118,6 +127,7 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		store:    cfg.Store,
 		presence: cfg.Presence,
 		notifier: cfg.Notifier,
+		push:     cfg.Push,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
 		rand:     cfg.Rand,
@@ -155,6 +165,10 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		Presence:      &presenceService{deps: d, users: users},
 		Hub:           d.hub,
 		deps:          d,
+	}
+	if ds, ok := cfg.Store.(DeviceStore); ok {
+		d.devices = ds
+		s.Devices = &deviceService{deps: d, devices: ds}
 	}
 	var once sync.Once
 	s.close = func() {

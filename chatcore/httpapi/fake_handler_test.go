@@ -166,6 +166,17 @@ func (f *fakeChat) Authenticate(_ context.Context, token string) (*chatcore.User
 	return u, time.Now().Add(time.Hour), nil
 }
 
+func (f *fakeChat) SessionID(_ context.Context, token string) (string, error) {
+	if err := f.enter("SessionID"); err != nil {
+		return "", err
+	}
+	id, ok := strings.CutPrefix(token, "tok-")
+	if !ok {
+		return "", chatcore.Errorf(chatcore.EUnauthorized, "invalid token")
+	}
+	return "sess-" + id, nil
+}
+
 func (f *fakeChat) EnsureAdmin(context.Context, string, string) (*chatcore.User, error) {
 	return nil, f.enter("EnsureAdmin")
 }

@@ -45,6 +45,13 @@ func (s *Server) routeTable() []route {
 		{"POST /v1/conversations/{id}/messages", user(s.handleSend)},
 		{"POST /v1/conversations/{id}/read", user(s.handleRead)},
 		{"POST /v1/conversations/{id}/delivered", user(s.handleDelivered)},
+		{"GET /v1/conversations/{id}/notifications", user(s.handleGetNotifications)},
+		{"PUT /v1/conversations/{id}/notifications", user(s.handleSetNotifications)},
+
+		// Push devices.
+		{"PUT /v1/devices", user(s.handleRegisterDevice)},
+		{"GET /v1/devices", user(s.handleListDevices)},
+		{"DELETE /v1/devices/{id}", user(s.handleDeleteDevice)},
 
 		// Real time.
 		{"GET /v1/ws", http.HandlerFunc(s.handleWebSocket)},

@@ -80,6 +80,10 @@ type Config struct {
 	Receipts      chatcore.ReceiptService
 	Typing        chatcore.TypingService
 	Presence      chatcore.PresenceService
+	// Devices serves /v1/devices and conversation notification settings,
+	// and checks ?device_id= on the WebSocket; nil: those routes answer 503
+	// and device_id is refused.
+	Devices chatcore.DeviceService
 	// Hub is where sockets register to receive frames.
 	Hub *chatcore.Hub
 	// Uploads serves /v1/uploads and /v1/attachments; nil: those routes

@@ -58,6 +58,11 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	deviceID := r.URL.Query().Get("device_id")
+	if err := s.checkDevice(r.Context(), user.ID, deviceID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	hw := &hijackCapture{ResponseWriter: w}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		// checkOrigin did the same check with a JSON answer.
@@ -82,6 +87,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		user:   user,
 		id:     newConnID(),
 		reqID:  requestID(r.Context()),
+		device: deviceID,
 		frames: frames,
 	}
 	if !s.addConn(c) {
@@ -93,7 +99,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	// Presence first, so that anyone told this socket exists sees the user
 	// online.
 	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
-	if err := s.cfg.Presence.Connected(ctx, user.ID, c.id); err != nil {
+	if err := s.cfg.Presence.Connected(ctx, user.ID, c.presenceID()); err != nil {
 		s.log.Error("websocket presence connect failed",
 			"request_id", c.reqID, "user_id", user.ID, "conn_id", c.id, "error", err)
 	}
@@ -149,7 +155,7 @@ func (c *wsConn) serve() {
 	c.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
-	if err := s.cfg.Presence.Disconnected(ctx, c.user.ID, c.id); err != nil {
+	if err := s.cfg.Presence.Disconnected(ctx, c.user.ID, c.presenceID()); err != nil {
 		s.log.Error("websocket presence disconnect failed",
 			"request_id", c.reqID, "user_id", c.user.ID, "conn_id", c.id, "error", err)
 	}
@@ -248,3 +254,28 @@ func newConnID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// checkDevice refuses a ?device_id= that is not one of the user's devices:
+// a live device is not pushed, so a stranger's id must not silence it.
+func (s *Server) checkDevice(ctx context.Context, userID, deviceID string) error {
+	if deviceID == "" {
+		return nil
+	}
+	if s.cfg.Devices == nil {
+		return chatcore.Errorf(chatcore.EInvalid, "device_id is not supported: this server keeps no push devices")
+	}
+	devs, err := s.cfg.Devices.Devices(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, d := range devs {
+		if d.ID == deviceID {
+			return nil
+		}
+	}
+	return chatcore.Errorf(chatcore.ENotFound, "unknown device_id: register it with PUT /v1/devices first")
+}
+
+// presenceID is the socket's id in presence: it names the device, if any,
+// so that pushes skip a device while its socket is live.
+func (c *wsConn) presenceID() string { return chatcore.DeviceConnID(c.id, c.device) }

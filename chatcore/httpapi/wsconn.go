@@ -37,6 +37,7 @@ type wsConn struct {
 	user   *chatcore.User
 	id     string
 	reqID  string        // of the upgrade request, in every log line of the socket
+	device string        // ?device_id=, checked to be the user's; "" for none
 	frames *rate.Limiter // non-send client frames of this socket
 
 	unregister func() // from the hub

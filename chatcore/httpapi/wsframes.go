@@ -89,7 +89,7 @@ func (c *wsConn) handleFrame(data []byte) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), frameTimeout)
+	ctx, cancel := context.WithTimeout(chatcore.WithDevice(context.Background(), c.device), frameTimeout)
 	defer cancel()
 	cfg := &c.srv.cfg
 	var err error

@@ -62,9 +62,21 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 
 	var notifier chatcore.Notifier
 	if cfg.PushWebhookURL != "" {
-		n := webhook.New(webhook.Config{URL: cfg.PushWebhookURL, Logger: logger})
+		n := webhook.New(webhook.Config{URL: cfg.PushWebhookURL, Secret: cfg.Push.WebhookSecret, Logger: logger})
 		a.onClose("push webhook", n.Close)
 		notifier = n
+	}
+
+	var push chatcore.PushService
+	pusher, err := a.newPusher(d.store, presence, d.registry)
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if pusher != nil {
+		// Closers run in reverse: the pusher sends what is queued after the
+		// service stops queueing, and before the store closes.
+		a.onClose("pusher", pusher.Close)
+		push = pusher
 	}
 
 	chat, err := chatcore.NewServices(chatcore.ServiceConfig{
@@ -72,6 +84,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Bus:       bus,
 		Presence:  presence,
 		Notifier:  notifier,
+		Push:      push,
 		Logger:    logger,
 		JWTSecret: []byte(cfg.JWTSecret),
 		AccessTTL: cfg.AccessTTL,
@@ -135,6 +148,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Receipts:       chat.Receipts,
 		Typing:         chat.Typing,
 		Presence:       chat.Presence,
+		Devices:        chat.Devices,
 		Hub:            chat.Hub,
 		Uploads:        uploads,
 		Jobs:           jobs,

@@ -28,6 +28,7 @@ type Config struct {
 	AdminPassword string
 
 	PushWebhookURL string
+	Push           PushConfig
 	AllowedOrigins []string
 
 	S3Endpoint       string
@@ -181,6 +182,27 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		secret(&cfg.AdminPassword, "ADMIN_PASSWORD", "password of -admin-username")
 		envFlag["push-webhook-url"] = "PUSH_WEBHOOK_URL"
 		fs.StringVar(&cfg.PushWebhookURL, "push-webhook-url", "", "POST push wake-ups for offline members to this `URL` (PARLEY_PUSH_WEBHOOK_URL; empty = off)")
+		secret(&cfg.Push.WebhookSecret, "PUSH_WEBHOOK_SECRET", "signs each push webhook POST (X-Parley-Timestamp, X-Parley-Signature)")
+		pf := func(name, envName string, dst *string, usage string) {
+			envFlag[name] = envName
+			fs.StringVar(dst, name, "", usage)
+		}
+		pf("apns-key-file", "APNS_KEY_FILE", &cfg.Push.APNsKeyFile, "`path` of the .p8 APNs signing key: enables APNs (PARLEY_APNS_KEY_FILE)")
+		pf("apns-key-id", "APNS_KEY_ID", &cfg.Push.APNsKeyID, "id of the APNs key (PARLEY_APNS_KEY_ID)")
+		pf("apns-team-id", "APNS_TEAM_ID", &cfg.Push.APNsTeamID, "Apple developer team id (PARLEY_APNS_TEAM_ID)")
+		pf("apns-topic", "APNS_TOPIC", &cfg.Push.APNsTopic, "bundle id for devices registered without app_id (PARLEY_APNS_TOPIC)")
+		pf("apns-host", "APNS_HOST", &cfg.Push.APNsHost, "send every APNs push to this `URL` instead of Apple's (a test server; PARLEY_APNS_HOST)")
+		pf("fcm-credentials-file", "FCM_CREDENTIALS_FILE", &cfg.Push.FCMCredentialsFile, "`path` of the Firebase service-account JSON: enables FCM (PARLEY_FCM_CREDENTIALS_FILE)")
+		pf("fcm-endpoint", "FCM_ENDPOINT", &cfg.Push.FCMEndpoint, "FCM base `URL` (PARLEY_FCM_ENDPOINT; empty = https://fcm.googleapis.com)")
+		pf("fcm-token-url", "FCM_TOKEN_URL", &cfg.Push.FCMTokenURL, "OAuth2 token `URL` (PARLEY_FCM_TOKEN_URL; empty = the key file's token_uri)")
+		pf("fcm-channel-id", "FCM_CHANNEL_ID", &cfg.Push.FCMChannelID, "Android notification channel of message pushes (PARLEY_FCM_CHANNEL_ID)")
+		pf("gorush-url", "GORUSH_URL", &cfg.Push.GorushURL, "gateway mode: hand every push to the gorush server at this `URL` (PARLEY_GORUSH_URL)")
+		envFlag["push-hide-content"] = "PUSH_HIDE_CONTENT"
+		fs.BoolVar(&cfg.Push.HideContent, "push-hide-content", false, "alerts say \"New message\" with no sender or text (PARLEY_PUSH_HIDE_CONTENT)")
+		envFlag["push-coalesce-window"] = "PUSH_COALESCE_WINDOW"
+		fs.DurationVar(&cfg.Push.Window, "push-coalesce-window", 0, "per-user push coalescing window (PARLEY_PUSH_COALESCE_WINDOW; 0 = 2s)")
+		envFlag["push-workers"] = "PUSH_WORKERS"
+		fs.IntVar(&cfg.Push.Workers, "push-workers", 0, "push deliveries at once per node (PARLEY_PUSH_WORKERS; 0 = 8)")
 		envFlag["allowed-origins"] = "ALLOWED_ORIGINS"
 		fs.StringVar(origins, "allowed-origins", "", "comma-separated browser origins allowed on the WebSocket (PARLEY_ALLOWED_ORIGINS; empty = same host)")
 		envFlag["uploads-per-minute"] = "UPLOADS_PER_MINUTE"
@@ -304,5 +326,6 @@ func (c *Config) ValidateServe(needJWT bool) error {
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		errs = append(errs, errors.New("PARLEY_S3_ACCESS_KEY and PARLEY_S3_SECRET_KEY are required with PARLEY_S3_ENDPOINT"))
 	}
+	errs = append(errs, c.Push.Validate())
 	return errors.Join(errs...)
 }
