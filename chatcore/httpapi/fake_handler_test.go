@@ -80,7 +80,7 @@ func (f *fakeChat) config() Config {
 	return Config{
 		Auth: f, Users: f, Conversations: f, Messages: f, Receipts: f, Typing: f, Presence: f,
 		Hub:     chatcore.NewHub(inmem.NewBus(), chatcore.Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil))),
-		Uploads: f, Jobs: f,
+		Uploads: f, Jobs: f, Devices: f,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RateLimits: RateLimits{
 			AuthPerMinute: -1, MessagesPerSecond: -1, RequestsPerSecond: -1, FramesPerSecond: -1,

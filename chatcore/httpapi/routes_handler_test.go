@@ -145,6 +145,21 @@ var handlerCases = []handlerCase{
 	{route: "POST /v1/conversations/{id}/delivered", name: "ok", method: "POST", path: "/v1/conversations/c1/delivered", token: "tok-bob", body: `{"seq":3}`, status: 200},
 	{route: "POST /v1/conversations/{id}/delivered", name: "no token", method: "POST", path: "/v1/conversations/c1/delivered", body: `{"seq":3}`, status: 401, code: chatcore.EUnauthorized},
 
+	// Push devices and notification settings.
+	{route: "PUT /v1/devices", name: "ok", method: "PUT", path: "/v1/devices", token: "tok-alice", body: `{"platform":"fcm","token":"t","app_id":"a"}`, status: 200},
+	{route: "PUT /v1/devices", name: "bad platform", method: "PUT", path: "/v1/devices", token: "tok-alice", body: `{"platform":"mpns","token":"t","app_id":"a"}`, status: 400, code: chatcore.EInvalid},
+	{route: "PUT /v1/devices", name: "no token", method: "PUT", path: "/v1/devices", body: `{"platform":"fcm"}`, status: 401, code: chatcore.EUnauthorized},
+	{route: "PUT /v1/devices", name: "internal", setup: failing("RegisterDevice", errDBDown), method: "PUT", path: "/v1/devices", token: "tok-alice", body: `{"platform":"fcm","token":"t","app_id":"a"}`, status: 500, code: chatcore.EInternal},
+	{route: "GET /v1/devices", name: "ok", method: "GET", path: "/v1/devices", token: "tok-alice", status: 200},
+	{route: "GET /v1/devices", name: "no token", method: "GET", path: "/v1/devices", status: 401, code: chatcore.EUnauthorized},
+	{route: "DELETE /v1/devices/{id}", name: "ok", method: "DELETE", path: "/v1/devices/d1", token: "tok-alice", status: 204},
+	{route: "DELETE /v1/devices/{id}", name: "not yours", method: "DELETE", path: "/v1/devices/d1", token: "tok-bob", status: 404, code: chatcore.ENotFound},
+	{route: "GET /v1/conversations/{id}/notifications", name: "ok", method: "GET", path: "/v1/conversations/c1/notifications", token: "tok-alice", status: 200},
+	{route: "GET /v1/conversations/{id}/notifications", name: "not a member", method: "GET", path: "/v1/conversations/c1/notifications", token: "tok-root", status: 404, code: chatcore.ENotFound},
+	{route: "PUT /v1/conversations/{id}/notifications", name: "ok", method: "PUT", path: "/v1/conversations/c1/notifications", token: "tok-bob", body: `{"level":"none"}`, status: 200},
+	{route: "PUT /v1/conversations/{id}/notifications", name: "bad level", method: "PUT", path: "/v1/conversations/c1/notifications", token: "tok-bob", body: `{"level":"loud"}`, status: 400, code: chatcore.EInvalid},
+	{route: "PUT /v1/conversations/{id}/notifications", name: "malformed", method: "PUT", path: "/v1/conversations/c1/notifications", token: "tok-bob", body: `{`, status: 400, code: chatcore.EInvalid},
+
 	// Real time: the upgrade itself is TestHandlerWebSocket.
 	{route: "GET /v1/ws", name: "no token", method: "GET", path: "/v1/ws", status: 401, code: chatcore.EUnauthorized},
 	{route: "GET /v1/ws", name: "bad token", method: "GET", path: "/v1/ws?access_token=forged", status: 401, code: chatcore.EUnauthorized},
@@ -219,8 +234,10 @@ func TestHandlerServicesMissing(t *testing.T) {
 		{method: "POST", path: "/v1/uploads", token: "tok-alice", body: `{}`, status: 503, code: CodeUnavailable},
 		{method: "GET", path: "/v1/attachments/a1", token: "tok-alice", status: 503, code: CodeUnavailable},
 		{method: "GET", path: "/v1/admin/jobs", token: "tok-root", status: 503, code: CodeUnavailable},
+		{method: "GET", path: "/v1/devices", token: "tok-alice", status: 503, code: CodeUnavailable},
+		{method: "PUT", path: "/v1/conversations/c1/notifications", token: "tok-alice", body: `{"level":"all"}`, status: 503, code: CodeUnavailable},
 	} {
-		tc.check(t, tc.serve(t, newFakeChat(), func(c *Config) { c.Uploads, c.Jobs = nil, nil }))
+		tc.check(t, tc.serve(t, newFakeChat(), func(c *Config) { c.Uploads, c.Jobs, c.Devices = nil, nil, nil }))
 	}
 	cfg := newFakeChat().config()
 	cfg.Typing = nil
