@@ -21,7 +21,7 @@ cp monitoring/parley-alerts.yaml monitoring/parley-dashboard.json helm/parley/fi
 #
 # Before applying: create the Secret parley-secrets (keys database-url,
 # redis-url, jwt-secret, s3-access-key, s3-secret-key; optional
-# push-webhook-url, admin-password) and build/push the image. The migration
+# push-webhook-url, push-webhook-secret, admin-password) and build/push the image. The migration
 # Job below is a Helm hook; with kubectl, apply it first and wait:
 #   kubectl apply -f parley.yaml -l app.kubernetes.io/component=migrate
 #   kubectl wait --for=condition=complete job/parley-migrate --timeout=10m

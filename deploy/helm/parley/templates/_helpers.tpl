@@ -42,6 +42,10 @@ app.kubernetes.io/component: {{ .component }}
 - name: PARLEY_PUSH_WEBHOOK_URL
   valueFrom: {secretKeyRef: {name: {{ .Values.secrets.name }}, key: {{ .Values.secrets.pushWebhookUrlKey }}, optional: true}}
 {{- end }}
+{{- if .Values.secrets.pushWebhookSecretKey }}
+- name: PARLEY_PUSH_WEBHOOK_SECRET
+  valueFrom: {secretKeyRef: {name: {{ .Values.secrets.name }}, key: {{ .Values.secrets.pushWebhookSecretKey }}, optional: true}}
+{{- end }}
 {{- if .Values.secrets.adminPasswordKey }}
 - name: PARLEY_ADMIN_PASSWORD
   valueFrom: {secretKeyRef: {name: {{ .Values.secrets.name }}, key: {{ .Values.secrets.adminPasswordKey }}, optional: true}}
