@@ -28,7 +28,11 @@ func (s *Server) authenticate(ctx context.Context, token string) (*chatcore.User
 	if token == "" {
 		return nil, time.Time{}, chatcore.Errorf(chatcore.EUnauthorized, "missing access token: send Authorization: Bearer <access_token>")
 	}
-	return s.cfg.Auth.Authenticate(ctx, token)
+	u, exp, err := s.cfg.Auth.Authenticate(ctx, token)
+	if err == nil {
+		noteUser(ctx, u.ID)
+	}
+	return u, exp, err
 }
 
 // requireUser wraps h so it runs only with a valid bearer token, the user in

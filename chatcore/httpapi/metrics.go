@@ -161,6 +161,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			if route == "" || route == "/" {
 				route = "unmatched"
 			}
+			noteRoute(r.Context(), route)
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK

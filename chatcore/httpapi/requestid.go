@@ -18,6 +18,9 @@ type requestIDKey struct{}
 // and sendError for the frames of a socket, which keeps the id of its
 // upgrade request).
 func withRequestID(r *http.Request) *http.Request {
+	if requestID(r.Context()) != "" {
+		return r // an outer layer (the access log) set it
+	}
 	id := r.Header.Get("X-Request-Id")
 	if !validRequestID(id) {
 		var b [8]byte

@@ -119,6 +119,10 @@ type Config struct {
 	// TrustForwardedFor makes the per-IP auth limit use the last address of
 	// X-Forwarded-For (set it only behind a proxy that appends it).
 	TrustForwardedFor bool
+	// NoAccessLog turns off the access log: one info line per request with
+	// method, route pattern, status, duration_ms, bytes, request_id and
+	// user_id (never the path, query string or headers). Default on.
+	NoAccessLog bool
 
 	// MaxFrameBytes is the largest client WebSocket frame; larger closes
 	// the socket with 1009. Default 64 KiB.
@@ -236,6 +240,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.mux = mux
 	s.handler = s.instrument(s.cors(mux))
+	if !cfg.NoAccessLog {
+		s.handler = s.accessLog(s.handler)
+	}
 	return s, nil
 }
 

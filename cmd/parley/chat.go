@@ -64,6 +64,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	if cfg.PushWebhookURL != "" {
 		n := webhook.New(webhook.Config{URL: cfg.PushWebhookURL, Secret: cfg.Push.WebhookSecret, Logger: logger})
 		a.onClose("push webhook", n.Close)
+		d.registry.MustRegister(n.Collector())
 		notifier = n
 	}
 
@@ -163,6 +164,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 			MessagesPerSecond: float64(cfg.MessagesPerSecond),
 		},
 		TrustForwardedFor: cfg.TrustForwardedFor,
+		NoAccessLog:       !cfg.AccessLog,
 	})
 	if err != nil {
 		return err

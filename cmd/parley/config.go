@@ -43,6 +43,7 @@ type Config struct {
 	UploadDailyBytes int64
 
 	AccessTTL time.Duration // access-token lifetime; 0 = 15 min
+	AccessLog bool          // one info line per HTTP request
 	Web       bool          // serve the web client at / (dev: always)
 
 	AuthPerMinute     int  // per client IP; negative = off
@@ -215,6 +216,8 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		fs.IntVar(&cfg.MessagesPerSecond, "messages-per-second", 0, "sends per user per second (PARLEY_MESSAGES_PER_SECOND; 0 = 20, negative = off)")
 		envFlag["access-ttl"] = "ACCESS_TTL"
 		fs.DurationVar(&cfg.AccessTTL, "access-ttl", 0, "access-token lifetime (PARLEY_ACCESS_TTL; 0 = 15m)")
+		envFlag["access-log"] = "ACCESS_LOG"
+		fs.BoolVar(&cfg.AccessLog, "access-log", true, "log one info line per HTTP request: method, route, status, duration_ms, bytes, request_id, user_id (PARLEY_ACCESS_LOG)")
 		envFlag["trust-forwarded-for"] = "TRUST_FORWARDED_FOR"
 		fs.BoolVar(&cfg.TrustForwardedFor, "trust-forwarded-for", false, "take the client IP from the last X-Forwarded-For entry, behind a proxy that appends it (PARLEY_TRUST_FORWARDED_FOR)")
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -151,6 +152,11 @@ func TestTwoServeNodesShareOneConversation(t *testing.T) {
 	if got := push.forUser(alice.User.ID); len(got) != 0 {
 		t.Fatalf("the sender got push notifications: %v", got)
 	}
+	// The node that stored it counts the delivery on /metrics (the
+	// dashboard's push panel).
+	if got := metricsText(t, nodeA.URL) + metricsText(t, nodeB.URL); !strings.Contains(got, `parley_push_webhooks_total{outcome="delivered"} 1`) {
+		t.Errorf("no node exports parley_push_webhooks_total{outcome=\"delivered\"} 1:\n%s", got)
+	}
 
 	// Bob goes away: alice sees him offline with a last_seen.
 	bs.conn.Close(websocket.StatusNormalClosure, "bye")
@@ -192,6 +198,18 @@ func TestTwoServeNodesShareOneConversation(t *testing.T) {
 	if e["code"] != "forbidden" {
 		t.Fatalf("stranger send: got error %v, want code forbidden", e)
 	}
+}
+
+// metricsText returns a node's /metrics.
+func metricsText(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // TestDevModeStartsWithNothingInstalled runs `parley dev` on an empty data
