@@ -6,17 +6,19 @@ PKGS := ./...
 FUZZTIME ?= 20s
 BIN := bin/parley
 
-.PHONY: run test deps services build vet fmt-check fuzz bench clean deploy-check
+.PHONY: run test deps services build vet fmt-check fuzz bench clean web web-test deploy-check
 
 ## run: start `parley dev` (SQLite, embedded Redis, local object store, worker) on 127.0.0.1:8080
-run: deps
+run: deps web
 	$(GO) run ./cmd/parley dev $(ARGS)
 
-## test: deps + services, then gofmt, go vet, go test -race, a short fuzz run,
+## test: deps + services, then gofmt, go vet, go test -race, a short fuzz run, the
+## SDK and browser tests (web-test),
 ## and the checks of what deploy/ ships (their own module: deploy/check)
 test: deps services fmt-check vet
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory web-test
 	$(MAKE) --no-print-directory deploy-check
 
 ## deploy-check: Helm chart (lint, render, strict decode), plain manifests
@@ -40,6 +42,17 @@ vet:
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+## web: build the SDK (types generated from docs/openapi.json) and the web
+## client into web/dist, which go build embeds
+web: deps
+	cd web && npm run --silent build
+
+## web-test: SDK tests and browser tests (Debian's Chromium) against a real
+## parley dev built with the web client
+web-test: deps web
+	$(GO) build -o bin/parley-webtest ./cmd/parley
+	cd web && PARLEY_BIN="$(CURDIR)/bin/parley-webtest" npm test --silent
 
 ## fuzz: a short run of each fuzz target over untrusted input
 fuzz:

@@ -21,6 +21,11 @@ have_cmd heif-convert || need_pkgs+=(libheif-examples)
 have_cmd exiftool || need_pkgs+=(libimage-exiftool-perl)
 have_cmd opusinfo || need_pkgs+=(opus-tools)
 have_cmd gcc || need_pkgs+=(gcc)
+have_cmd node || need_pkgs+=(nodejs)
+have_cmd npm || need_pkgs+=(npm)
+# Debian's Chromium for the browser tests (playwright-core drives it; no
+# browser is ever downloaded).
+have_cmd chromium || need_pkgs+=(chromium)
 have_cmd promtool || need_pkgs+=(prometheus)
 # The Redis Sentinel failover drill runs its own master, replica and sentinels.
 have_cmd redis-server || need_pkgs+=(redis-server)
@@ -70,4 +75,21 @@ HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 if ! [ -x "$GOBIN/helm" ] && ! have_cmd helm; then
 	echo "deps: go install helm@${HELM_VERSION} (a minute or two)" >&2
 	go install "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+fi
+
+# The web client's Node packages, exactly as locked. Re-run when the
+# lockfile is newer than the installed tree.
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -f "$repo/web/package-lock.json" ]; then
+	stamp="$repo/web/node_modules/.package-lock.json"
+	if ! [ -f "$stamp" ] || [ "$repo/web/package-lock.json" -nt "$stamp" ]; then
+		echo "deps: npm ci in web/ (Node packages from the lockfile)" >&2
+		log="$(mktemp -t parley-npm.XXXXXX)"
+		if ! (cd "$repo/web" && npm ci --no-audit --no-fund) >"$log" 2>&1; then
+			tail -n 30 "$log" >&2
+			echo "deps: npm ci failed (log: $log)" >&2
+			exit 1
+		fi
+		rm -f "$log"
+	fi
 fi

@@ -84,6 +84,7 @@ export class Client extends Emitter<ClientEvents> {
   private deliveredScheduled = false;
   private presenceCache = new Map<string, PresenceStatus>();
   private authRef = 0;
+  private closed = false;
 
   constructor(opts: ClientOptions) {
     super();
@@ -160,12 +161,27 @@ export class Client extends Emitter<ClientEvents> {
 
   /** connect opens the WebSocket and keeps it up until disconnect(). */
   connect(): void {
+    this.closed = false;
+    if (this.auth.session && !this.refreshTimer) this.scheduleRefresh(this.auth.session);
     this.conn.start();
   }
 
   disconnect(): void {
     this.typingOut.stopAll();
     this.conn.stop();
+  }
+
+  /**
+   * close stops everything this client runs (socket, refresh timer, outbox
+   * retries) without signing out: the stored session stays for next time.
+   */
+  close(): void {
+    this.closed = true;
+    this.disconnect();
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    this.outbox.close();
+    this.typingIn.clear();
   }
 
   /** dropConnection abandons the socket as if the network had cut it (tests, debugging). */
@@ -191,6 +207,7 @@ export class Client extends Emitter<ClientEvents> {
   // Refresh at 80 % of the token's life (at most a minute early).
   private scheduleRefresh(s: Session): void {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.closed) return;
     const left = s.accessExpiresAt - this.o.now();
     const early = Math.min(60_000, Math.max(1_000, left * 0.2));
     this.refreshTimer = setTimeout(() => {

@@ -14,7 +14,9 @@ before(async () => {
   // Access tokens live 3 s, so a few seconds make a "long session".
   server = await startParley({ PARLEY_ACCESS_TTL: "3s" });
 });
+const clients = [];
 after(async () => {
+  for (const c of clients) c.close();
   await server?.stop();
 });
 
@@ -35,6 +37,7 @@ function newClient(extra = {}) {
     ...extra,
   });
   ctl.kill = () => sockets.at(-1)?.terminate();
+  clients.push(client);
   return { client, ctl };
 }
 
@@ -181,7 +184,7 @@ describe("SDK against parley dev", () => {
     const size = 1536 * 1024 + 17;
     const bytes = new Uint8Array(size);
     for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 8)) & 0xff;
-    const file = new File([bytes], "notes.bin", { type: "application/octet-stream" });
+    const file = Object.assign(new Blob([bytes], { type: "application/octet-stream" }), { name: "notes.bin" });
     const progress = [];
     const att = await alice.upload(file, { kind: "file", conversationId: conv.id, onProgress: (sent, total) => progress.push([sent, total]) });
     assert.equal(att.status, "processing");
