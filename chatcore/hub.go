@@ -23,6 +23,14 @@ type Client interface {
 	Kick()
 }
 
+// Resyncer is implemented by clients that close with their own reason when
+// the hub drops every socket to resync (KickAll), so their users can tell
+// "your connection was too slow" from "the server may have missed events".
+// KickAll calls Resync instead of Kick where it is implemented.
+type Resyncer interface {
+	Resync()
+}
+
 // hubShards spreads the registry over several locks so that sockets
 // connecting and leaving do not stall dispatch of unrelated users.
 const hubShards = 32
@@ -193,7 +201,11 @@ func (h *Hub) KickAll() int {
 	}
 	h.conns.Add(-int64(len(all)))
 	for _, c := range all {
-		c.Kick()
+		if r, ok := c.(Resyncer); ok {
+			r.Resync()
+		} else {
+			c.Kick()
+		}
 	}
 	return len(all)
 }

@@ -20,6 +20,10 @@ const (
 	closeTokenExpired = websocket.StatusCode(4001)    // access token expired; refresh, reconnect
 	closeTokenInvalid = websocket.StatusCode(4003)    // a renewed token belongs to someone else
 	closeSlowReason   = "too slow"
+	// closeResyncReason goes with 1013 when the node's event bus was cut off
+	// from Redis and came back: events may have been missed, nothing is
+	// wrong with the client. Reconnect and catch up, as after "too slow".
+	closeResyncReason = "resync"
 )
 
 // queueKeepCap is the largest queue capacity kept after a burst: idle
@@ -102,6 +106,25 @@ func (c *wsConn) Kick() {
 		c.srv.log.Info("websocket too slow, closing",
 			"user_id", c.user.ID, "conn_id", c.id)
 		c.requestClose(closeTooSlow, closeSlowReason)
+	}
+}
+
+var _ chatcore.Resyncer = (*wsConn)(nil)
+
+// Resync implements chatcore.Resyncer: the hub closes every socket after
+// its bus resubscribed. What is queued is dropped (the client catches up)
+// and the socket closes with 1013 "resync".
+func (c *wsConn) Resync() {
+	c.mu.Lock()
+	closing := c.closing
+	if !closing {
+		c.queue = nil
+		c.kicked.Store(true)
+	}
+	c.mu.Unlock()
+	if !closing {
+		c.srv.log.Debug("websocket closed to resync", "user_id", c.user.ID, "conn_id", c.id)
+		c.requestClose(closeTooSlow, closeResyncReason)
 	}
 }
 

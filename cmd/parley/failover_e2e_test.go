@@ -23,7 +23,7 @@ import (
 // master is killed with SIGKILL while alice sends messages and while a
 // worker is in the middle of a long voice note with a photo queued behind
 // it. After the sentinels promote the replica: bob's socket was closed with
-// the documented code, he reconnects and catches up with every message
+// the documented 1013 "resync", he reconnects and catches up with every message
 // alice was acknowledged, new messages reach him live across nodes again,
 // and both media jobs finish.
 func TestRedisSentinelFailover(t *testing.T) {
@@ -130,8 +130,8 @@ func TestRedisSentinelFailover(t *testing.T) {
 	}
 	tClosed := time.Since(killed)
 	var ce websocket.CloseError
-	if !errors.As(closeErr, &ce) || ce.Code != websocket.StatusTryAgainLater || ce.Reason == "" {
-		t.Errorf("bob's socket closed with %v, want 1013 with a reason (docs/protocol.md)", closeErr)
+	if !errors.As(closeErr, &ce) || ce.Code != websocket.StatusTryAgainLater || ce.Reason != "resync" {
+		t.Errorf("bob's socket closed with %v, want 1013 \"resync\" (docs/protocol.md)", closeErr)
 	}
 	time.Sleep(2 * time.Second) // alice goes on sending on the new master
 	close(stop)
