@@ -2,7 +2,7 @@
 // store, and the Preact view tree.
 import { render } from "preact";
 import { Client } from "@parley/client";
-import { browserNetwork, localStorageTokens, xhrTransport } from "@parley/client/browser";
+import { browserLock, browserNetwork, localStorageTokens, xhrTransport } from "@parley/client/browser";
 import { AppStore } from "./store";
 import { App } from "./ui/App";
 
@@ -11,6 +11,7 @@ const client = new Client({
   storage: localStorageTokens(),
   network: browserNetwork(),
   uploadTransport: xhrTransport,
+  lock: browserLock,
 });
 const store = new AppStore(client);
 void store.boot().finally(() => render(<App store={store} />, document.getElementById("app")!));

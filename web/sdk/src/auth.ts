@@ -12,6 +12,12 @@ export interface AuthOptions {
   now: () => number;
   /** Called after every change of the session (sign-in, refresh, sign-out). */
   onChange: (session: Session | null, reason?: SignOutReason) => void;
+  /**
+   * Runs fn while holding a lock shared by every instance using the same
+   * storage (browser tabs: navigator.locks), so two tabs never present the
+   * same single-use refresh token. Default: no cross-instance lock.
+   */
+  lock?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -60,11 +66,25 @@ export class Auth {
     if (this.inflight) return this.inflight;
     const s = this.session;
     if (!s) return Promise.reject(new ParleyError("signed_out", "not signed in"));
+    const lock = this.o.lock ?? ((_name, fn) => fn());
     this.inflight = (async () => {
       try {
-        return await this.authCall("/v1/auth/refresh", { refresh_token: s.refreshToken });
+        return await lock("parley.refresh", async () => {
+          // Another instance sharing the storage (a second tab) may have
+          // rotated the token already: adopt its session instead of
+          // replaying a used token, which would revoke the session.
+          const stored = await this.o.storage.load();
+          if (stored && stored.user.id === s.user.id && stored.refreshToken !== s.refreshToken) {
+            this.session = stored;
+            if (stored.accessExpiresAt - this.o.now() > 5_000) {
+              this.o.onChange(stored);
+              return stored;
+            }
+          }
+          return this.authCall("/v1/auth/refresh", { refresh_token: this.session!.refreshToken });
+        });
       } catch (err) {
-        if (err instanceof ParleyError && err.status === 401 && this.session === s) {
+        if (err instanceof ParleyError && err.status === 401 && this.session) {
           await this.clear("session_ended");
           throw new ParleyError("signed_out", "the session ended; sign in again", 401);
         }

@@ -33,6 +33,15 @@ export function browserNetwork(): NetworkMonitor {
   };
 }
 
+/**
+ * browserLock serializes refreshes across tabs with the Web Locks API (tabs
+ * share the session in localStorage, and a refresh token is single use).
+ */
+export function browserLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const locks = (globalThis as unknown as { navigator: { locks?: { request(name: string, fn: () => Promise<T>): Promise<T> } } }).navigator.locks;
+  return locks ? locks.request(name, fn) : fn();
+}
+
 /** localStorageTokens keeps the session in window.localStorage. */
 export function localStorageTokens(key = "parley.session"): TokenStorage {
   return webStorageTokens(g.localStorage, key);

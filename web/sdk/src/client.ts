@@ -23,6 +23,8 @@ export interface ClientOptions {
   webSocket?: WebSocketFactory;
   /** Network state. Default: always online (browsers: browserNetwork()). */
   network?: NetworkMonitor;
+  /** Cross-instance lock around refreshes (browsers: browserLock). */
+  lock?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
   /** fetch. Default: globalThis.fetch. */
   fetch?: FetchLike;
   /** Byte transport for uploads. Default: fetch (progress only at the end). */
@@ -96,6 +98,7 @@ export class Client extends Emitter<ClientEvents> {
       storage: opts.storage ?? memoryTokens(),
       now: this.o.now,
       onChange: (s, reason) => this.sessionChanged(s, reason),
+      lock: opts.lock,
     });
     this.api = new Api(opts.baseURL, fetchFn, this.auth);
     this.outbox = new Outbox({

@@ -174,6 +174,31 @@ describe("SDK against parley dev", () => {
     await assert.rejects(alice.api.me(), (err) => err.code === "signed_out");
   });
 
+  test("auth: two clients on one storage (two tabs) refresh without tripping reuse detection", async () => {
+    const storage = memoryTokens();
+    let chain = Promise.resolve();
+    const lock = (_name, fn) => {
+      const p = chain.then(fn);
+      chain = p.catch(() => {});
+      return p;
+    };
+    const tabA = new Client({ baseURL: server.url, storage, lock, webSocket: (u) => new WebSocket(u) });
+    const tabB = new Client({ baseURL: server.url, storage, lock, webSocket: (u) => new WebSocket(u) });
+    clients.push(tabA, tabB);
+    let signedOut = 0;
+    tabA.on("signedOut", () => signedOut++);
+    tabB.on("signedOut", () => signedOut++);
+    await tabA.register(uniqueName("tabs"), "correct horse battery");
+    assert.equal(await tabB.restore(), true);
+    // Both tabs refresh at once, as they do when their tokens age together.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all([tabA.auth.refresh(), tabB.auth.refresh()]);
+      await Promise.all([tabA.api.me(), tabB.api.me()]);
+    }
+    assert.equal(signedOut, 0, "no tab was signed out");
+    assert.ok(tabA.auth.session && tabB.auth.session);
+  });
+
   test("upload: presigned flow with progress events, then the attachment turns ready", async () => {
     const { client: alice } = await signUp("alice");
     const { client: bob } = await signUp("bob");
