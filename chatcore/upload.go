@@ -46,7 +46,8 @@ type Job struct {
 	AttachmentID string    `json:"attachment_id"`
 	Kind         string    `json:"kind"`
 	State        string    `json:"state"`
-	Error        string    `json:"error,omitempty"`
+	Reason       string    `json:"reason,omitempty"` // code of the last failure: corrupt, storage, timeout…
+	Error        string    `json:"error,omitempty"`  // short human message of the last failure (details: worker log)
 	FailedAt     time.Time `json:"failed_at,omitzero"`
 	Retried      int       `json:"retried"`
 	MaxRetry     int       `json:"max_retry"`

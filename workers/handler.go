@@ -84,12 +84,13 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	case chatcore.ErrorCode(err) == chatcore.ENotFound:
 		log.Warn("media task for a missing attachment")
 		h.metrics.job(kind, outcomeSkipped)
-		return fmt.Errorf("attachment %s: gone: %w", p.AttachmentID, asynq.SkipRetry)
+		return &taskError{ReasonGone, fmt.Errorf("attachment %s: gone: %w", p.AttachmentID, asynq.SkipRetry)}
 	case err != nil:
 		// The database is down: nothing to mark; retry, and the reconciler
 		// covers the case where even the last try cannot reach it.
 		h.metrics.job(kind, outcomeRetry)
-		return fmt.Errorf("load attachment %s: %w", p.AttachmentID, err)
+		log.Warn("media task cannot load its attachment; will retry", slog.Any("error", err))
+		return &taskError{ReasonDatabase, fmt.Errorf("load attachment %s: %w", p.AttachmentID, err)}
 	}
 	switch a.Status {
 	case chatcore.StatusReady:
@@ -105,7 +106,8 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		a.Status, a.Error, a.UpdatedAt = chatcore.StatusProcessing, "", h.clock.Now().UTC()
 		if err := h.store.UpdateAttachment(ctx, a); err != nil {
 			h.metrics.job(a.Kind, outcomeRetry)
-			return fmt.Errorf("reopen attachment %s: %w", a.ID, err)
+			log.Warn("media task cannot reopen its attachment; will retry", slog.Any("error", err))
+			return &taskError{ReasonDatabase, fmt.Errorf("reopen attachment %s: %w", a.ID, err)}
 		}
 		h.notify(ctx, log, a)
 	}
@@ -265,7 +267,7 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, a *chatcore.Attach
 		// it: this attempt has no verdict to record.
 		h.metrics.job(a.Kind, outcomeRetry)
 		log.Warn("media task interrupted", slog.Any("error", cause))
-		return cause
+		return &taskError{ReasonInterrupted, cause}
 	}
 	reason := Reason(cause)
 	perm := permanent(cause)
@@ -275,7 +277,7 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, a *chatcore.Attach
 		h.metrics.job(a.Kind, outcomeRetry)
 		log.Warn("media task failed; will retry",
 			slog.String("reason", reason), slog.Int("retried", retried), slog.Int("max_retry", maxRetry), slog.Any("error", cause))
-		return cause
+		return &taskError{reason, cause}
 	}
 	h.metrics.job(a.Kind, outcomeFailed)
 	log.Error("media task failed for good",
@@ -287,14 +289,14 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, a *chatcore.Attach
 	failed.Status, failed.Error, failed.UpdatedAt = chatcore.StatusFailed, reason, h.clock.Now().UTC()
 	if err := h.store.UpdateAttachment(wctx, &failed); err != nil {
 		log.Error("mark attachment failed", slog.Any("error", err))
-		return fmt.Errorf("%w (and marking it failed: %v)", cause, err)
+		return &taskError{reason, fmt.Errorf("%w (and marking it failed: %v)", cause, err)}
 	}
 	*a = failed
 	h.notify(wctx, log, a)
 	if perm {
-		return fmt.Errorf("%s: %w: %w", reason, cause, asynq.SkipRetry)
+		return &taskError{reason, fmt.Errorf("%w: %w", cause, asynq.SkipRetry)}
 	}
-	return cause
+	return &taskError{reason, cause}
 }
 
 // notify publishes a's state to the uploader and every member of the

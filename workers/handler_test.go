@@ -183,7 +183,7 @@ func TestCorruptFileFailsAndIsArchivedAtOnce(t *testing.T) {
 	info := waitTask(t, e.inspector(t), workers.QueueFor(chatcore.AttachImage), a.ID, 10*time.Second, func(ti *asynq.TaskInfo) bool {
 		return ti.State == asynq.TaskStateArchived
 	})
-	if info.Retried != 0 || !strings.Contains(info.LastErr, "corrupt") {
+	if info.Retried != 0 || info.LastErr != "corrupt: the file could not be decoded as its kind" {
 		t.Errorf("got retried %d last error %q, want archived at once (0 retries) with the cause", info.Retried, info.LastErr)
 	}
 	got, _ := e.store.AttachmentByID(e.ctx, a.ID)
@@ -237,7 +237,8 @@ func TestLastTryMarksFailedThenRequeueTurnsReady(t *testing.T) {
 		}
 		time.Sleep(30 * time.Millisecond)
 	}
-	want := chatcore.Job{Queue: workers.QueueFor(chatcore.AttachImage), TaskID: a.ID, AttachmentID: a.ID, Kind: "image", State: "archived", Retried: 1, MaxRetry: 1}
+	want := chatcore.Job{Queue: workers.QueueFor(chatcore.AttachImage), TaskID: a.ID, AttachmentID: a.ID, Kind: "image", State: "archived", Retried: 1, MaxRetry: 1,
+		Reason: workers.ReasonStorage}
 	if len(list) != 1 {
 		t.Fatalf("got %d archived jobs, want 1", len(list))
 	}

@@ -170,11 +170,11 @@ func jobOf(ti *asynq.TaskInfo) chatcore.Job {
 		Queue:    ti.Queue,
 		TaskID:   ti.ID,
 		State:    ti.State.String(),
-		Error:    ti.LastErr,
 		FailedAt: ti.LastFailedAt,
 		Retried:  ti.Retried,
 		MaxRetry: ti.MaxRetry,
 	}
+	j.Reason, j.Error = parseLastErr(ti.LastErr)
 	if k, ok := kindOfType(ti.Type); ok {
 		j.Kind = string(k)
 	}

@@ -85,13 +85,13 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return enc.Encode(list)
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "QUEUE\tTASK\tKIND\tSTATE\tRETRIED\tFAILED AT\tERROR")
+		fmt.Fprintln(tw, "QUEUE\tTASK\tKIND\tSTATE\tRETRIED\tFAILED AT\tREASON\tERROR")
 		for _, j := range list {
 			failed := ""
 			if !j.FailedAt.IsZero() {
 				failed = j.FailedAt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", j.Queue, j.TaskID, j.Kind, j.State, j.Retried, j.MaxRetry, failed, j.Error)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.Queue, j.TaskID, j.Kind, j.State, j.Retried, j.MaxRetry, failed, j.Reason, j.Error)
 		}
 		return tw.Flush()
 	case *all:
