@@ -38,7 +38,9 @@ export class AppStore {
     const c = this.client;
     this.unsubs.push(
       c.on("state", (s) => {
+        const was = this.state;
         this.state = s.state;
+        if (s.state === "connected" && was !== "connected") this.refreshPresence();
         this.changed();
       }),
       c.on("message", (m) => this.onMessage(m)),
@@ -115,6 +117,18 @@ export class AppStore {
       }).catch(() => {});
     }
     if (notify) this.changed();
+  }
+
+  /** refreshPresence asks again for the people on screen (frames were missed while offline). */
+  private refreshPresence(): void {
+    for (const conv of this.conversations.values()) {
+      const other = this.otherMember(conv);
+      if (!other) continue;
+      void this.client.presence(other).then((p) => {
+        this.presence.set(other, p);
+        this.changed();
+      }).catch(() => {});
+    }
   }
 
   otherMember(conv: Conversation): string | null {

@@ -120,7 +120,11 @@ export class Client extends Emitter<ClientEvents> {
       ready: (hello) => this.ready(hello),
       onFrame: (f) => this.frame(f),
       onState: (state, d) => {
-        if (state !== "connected") this.outboxOpen = false;
+        if (state !== "connected") {
+          this.outboxOpen = false;
+          // Presence frames are missed while down: ask again when needed.
+          this.presenceCache.clear();
+        }
         this.emit("state", { state, ...d });
       },
       onFatal: () => this.emit("signedOut", { reason: "fatal" }),

@@ -17,7 +17,7 @@ export function ConversationList({ store }: { store: AppStore }) {
       <ul class="convs">
         {convs.map((c) => {
           const other = store.otherMember(c);
-          const online = other ? store.presence.get(other)?.status === "online" : false;
+          const online = other && store.state === "connected" ? store.presence.get(other)?.status === "online" : false;
           const last = c.last_message;
           const preview = last ? (last.body || (last.attachments.length ? attachmentLabel[last.attachments[0].kind] : "")) : "No messages yet";
           const title = store.title(c);

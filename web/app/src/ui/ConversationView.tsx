@@ -49,7 +49,7 @@ export function ConversationView({ store, conv }: { store: AppStore; conv: Conve
       <header class="conv-head">
         <button type="button" class="back" onClick={() => void store.open(null)} aria-label="Back to chats">←</button>
         <h2 id="conv-title">{store.title(conv)}</h2>
-        {presence && (
+        {presence && store.state === "connected" && (
           <span class={`presence ${presence.status}`}>
             {presence.status === "online" ? "online" : presence.last_seen ? `last seen ${new Date(presence.last_seen).toLocaleString()}` : "offline"}
           </span>
