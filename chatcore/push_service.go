@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -159,6 +160,10 @@ type Pusher struct {
 	closed bool
 	window map[string]*coalesce // key: user id + "\x00" + kind
 
+	metaMu sync.Mutex
+	convs  map[string]convMeta
+	names  map[string]nameMeta
+
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup // planners and workers
@@ -181,11 +186,16 @@ func NewPusher(cfg PusherConfig) (*Pusher, error) {
 		events:     make(chan event, cfg.QueueSize),
 		deliveries: make(chan delivery, cfg.QueueSize),
 		window:     map[string]*coalesce{},
+		convs:      map[string]convMeta{},
+		names:      map[string]nameMeta{},
 		ctx:        ctx,
 		cancel:     cancel,
 		planned:    make(chan struct{}),
 	}
-	planners := max(1, cfg.Workers/4)
+	// Planning waits on the database (devices, presence, preferences) for
+	// every message: as many planners as delivery workers keep up with a
+	// busy node.
+	planners := cfg.Workers
 	p.wg.Add(planners + cfg.Workers)
 	p.pwg.Add(planners)
 	for range planners {
@@ -268,29 +278,57 @@ func (p *Pusher) provider(platform string) string {
 func (p *Pusher) plan() {
 	defer p.wg.Done()
 	defer p.pwg.Done()
+	batch := make([]event, 0, planBatch)
 	for e := range p.events {
+		// Drain what else is queued, so that a busy node looks devices and
+		// presence up once per batch rather than once per message.
+		batch = append(batch[:0], e)
+	drain:
+		for len(batch) < planBatch {
+			select {
+			case e, ok := <-p.events:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, e)
+			default:
+				break drain
+			}
+		}
 		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
-		var err error
-		if e.msg != nil {
-			err = p.planMessage(ctx, e.msg, e.recipients)
-		} else {
+		var msgs []event
+		for _, e := range batch {
+			if e.msg != nil {
+				msgs = append(msgs, e)
+				continue
+			}
 			p.offer(&userPush{userID: e.userID, except: e.fromDevice, push: Push{
 				Kind: PushUpdate, ConversationID: e.convID, Seq: e.readSeq, Reason: "read",
 			}})
 		}
-		cancel()
-		if err != nil {
-			p.log.Error("push planning failed", slog.Any("error", err))
+		if len(msgs) > 0 {
+			if err := p.planMessages(ctx, msgs); err != nil {
+				p.log.Error("push planning failed", slog.Int("messages", len(msgs)), slog.Any("error", err))
+			}
 		}
+		cancel()
 	}
 	// Intake is closed: send what waits in coalescing windows now.
 	p.flushAll()
 }
 
-// planMessage decides which recipients get a push for msg: those with a
-// device that is not live, whose level lets the message through.
-func (p *Pusher) planMessage(ctx context.Context, msg *Message, recipients []string) error {
-	devs, err := p.cfg.Store.DevicesOfUsers(ctx, recipients)
+// planBatch is the most queued events one planning round covers.
+const planBatch = 128
+
+// planMessages finds, in one query and one presence lookup, which
+// recipients of the messages have a device that is not live, then plans
+// each message for them.
+func (p *Pusher) planMessages(ctx context.Context, msgs []event) error {
+	var users []string
+	for _, e := range msgs {
+		users = append(users, e.recipients...)
+	}
+	devs, err := p.cfg.Store.DevicesOfUsers(ctx, users)
 	if err != nil {
 		return fmt.Errorf("devices of recipients: %w", err)
 	}
@@ -299,49 +337,66 @@ func (p *Pusher) planMessage(ctx context.Context, msg *Message, recipients []str
 	}
 	live := map[string]bool{}
 	if p.cfg.Presence != nil {
-		users := make([]string, 0, len(devs))
+		owners := make([]string, 0, len(devs))
+		seen := map[string]bool{}
 		for _, d := range devs {
-			users = append(users, d.UserID)
+			if !seen[d.UserID] {
+				seen[d.UserID] = true
+				owners = append(owners, d.UserID)
+			}
 		}
-		if live, err = p.cfg.Presence.LiveDevices(ctx, users); err != nil {
+		if live, err = p.cfg.Presence.LiveDevices(ctx, owners); err != nil {
 			return fmt.Errorf("live devices: %w", err)
 		}
 	}
-	due := map[string]bool{}
-	var dueUsers []string
+	// pushable: users with at least one device that is not live.
+	pushable := map[string]bool{}
 	for _, d := range devs {
-		if !live[d.ID] && !due[d.UserID] && d.UserID != msg.SenderID {
-			due[d.UserID] = true
-			dueUsers = append(dueUsers, d.UserID)
+		if !live[d.ID] {
+			pushable[d.UserID] = true
 		}
 	}
-	if len(dueUsers) == 0 {
-		return nil
+	var errs []error
+	for _, e := range msgs {
+		var due []string
+		for _, u := range e.recipients {
+			if pushable[u] && u != e.msg.SenderID && !slices.Contains(due, u) {
+				due = append(due, u)
+			}
+		}
+		if len(due) == 0 {
+			continue
+		}
+		if err := p.planMessage(ctx, e.msg, due); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	conv, err := p.cfg.Store.ConversationForUser(ctx, msg.ConversationID, msg.SenderID)
+	return errors.Join(errs...)
+}
+
+// planMessage pushes msg to dueUsers (recipients with a device that is
+// not live) whose level lets it through.
+func (p *Pusher) planMessage(ctx context.Context, msg *Message, dueUsers []string) error {
+	conv, err := p.conversation(ctx, msg.ConversationID, msg.SenderID)
 	if err != nil {
-		return fmt.Errorf("conversation %s: %w", msg.ConversationID, err)
+		return err
 	}
 	prefs, err := p.cfg.Store.NotificationPrefs(ctx, msg.ConversationID, dueUsers)
 	if err != nil {
 		return fmt.Errorf("notification prefs: %w", err)
 	}
-	title, body := HiddenBody, HiddenBody
+	title, body := "", HiddenBody
 	if !p.cfg.HideContent {
-		sender, err := p.cfg.Store.UserByID(ctx, msg.SenderID)
-		if err != nil {
-			return fmt.Errorf("sender %s: %w", msg.SenderID, err)
+		if title, err = p.senderName(ctx, msg.SenderID); err != nil {
+			return err
 		}
-		title = sender.DisplayName
-		if conv.Kind == KindGroup && conv.Title != "" {
-			title += " · " + conv.Title
+		if conv.kind == KindGroup && conv.title != "" {
+			title += " · " + conv.title
 		}
 		body = Preview(msg)
-	} else {
-		title = ""
 	}
 	now := time.Now()
-	def := DefaultLevel(conv.Kind, len(conv.Members))
+	def := DefaultLevel(conv.kind, conv.members)
 	for _, u := range dueUsers {
 		level := def
 		if pref, ok := prefs[u]; ok {
@@ -361,6 +416,72 @@ func (p *Pusher) planMessage(ctx context.Context, msg *Message, recipients []str
 		}})
 	}
 	return nil
+}
+
+// metaTTL is how long the Pusher reuses a conversation's kind, title and
+// size and a sender's display name: a rename or a new member shows in
+// pushes within it. It saves two queries per message.
+const metaTTL = 30 * time.Second
+
+// metaCacheMax bounds each cache; past it the cache starts empty again.
+const metaCacheMax = 10000
+
+type convMeta struct {
+	kind    ConversationKind
+	title   string
+	members int
+	at      time.Time
+}
+
+type nameMeta struct {
+	name string
+	at   time.Time
+}
+
+// conversation returns the conversation's kind, title and size, cached
+// for metaTTL.
+func (p *Pusher) conversation(ctx context.Context, convID, senderID string) (convMeta, error) {
+	now := time.Now()
+	p.metaMu.Lock()
+	m, ok := p.convs[convID]
+	p.metaMu.Unlock()
+	if ok && now.Sub(m.at) < metaTTL {
+		return m, nil
+	}
+	conv, err := p.cfg.Store.ConversationForUser(ctx, convID, senderID)
+	if err != nil {
+		return convMeta{}, fmt.Errorf("conversation %s: %w", convID, err)
+	}
+	m = convMeta{kind: conv.Kind, title: conv.Title, members: len(conv.Members), at: now}
+	p.metaMu.Lock()
+	if len(p.convs) >= metaCacheMax {
+		p.convs = map[string]convMeta{}
+	}
+	p.convs[convID] = m
+	p.metaMu.Unlock()
+	return m, nil
+}
+
+// senderName returns a user's display name, cached for metaTTL.
+func (p *Pusher) senderName(ctx context.Context, userID string) (string, error) {
+	now := time.Now()
+	p.metaMu.Lock()
+	n, ok := p.names[userID]
+	p.metaMu.Unlock()
+	if ok && now.Sub(n.at) < metaTTL {
+		return n.name, nil
+	}
+	u, err := p.cfg.Store.UserByID(ctx, userID)
+	if err != nil {
+		return "", fmt.Errorf("sender %s: %w", userID, err)
+	}
+	p.metaMu.Lock()
+	if len(p.names) >= metaCacheMax {
+		p.names = map[string]nameMeta{}
+	}
+	p.names[userID] = nameMeta{name: u.DisplayName, at: now}
+	p.metaMu.Unlock()
+	return u.DisplayName, nil
 }
 
 // Preview is the alert body for a message: its text cut to 140
