@@ -175,19 +175,30 @@ func TestWebSocketAuth(t *testing.T) {
 			t.Errorf("closed %v after connecting, want about the token's 2 s lifetime", d)
 		}
 	})
-	t.Run("renewal keeps the socket open", func(t *testing.T) {
-		var ar authReply
-		e.must(200, "POST", "/v1/auth/login", "", map[string]string{"username": "uma", "password": "correct horse battery"}, &ar)
-		c := e.dial(ar.AccessToken)
-		time.Sleep(1200 * time.Millisecond)
-		var fresh authReply
-		e.must(200, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": ar.RefreshToken}, &fresh)
-		c.sendJSON(map[string]string{"type": "auth", "access_token": fresh.AccessToken, "ref": "a1"})
-		c.await("auth", func(f frame) bool { return f.Ref == "a1" })
-		time.Sleep(1200 * time.Millisecond) // past the first token's expiry
-		c.sendJSON(map[string]string{"type": "ping", "ref": "still-here"})
-		c.await("pong", func(f frame) bool { return f.Ref == "still-here" })
-	})
+}
+
+// TestWebSocketAuthRenewal: an auth frame with a fresh token keeps the socket
+// open past the first token's expiry. The waits are measured from the login
+// reply so that a loaded machine (race detector, shared cores) cannot make
+// the first token expire before the renewal is sent: JWT expiry is whole
+// seconds, so the first token dies by loginDone+ttl and the renewed one,
+// issued at least renewAfter later, lives past loginDone+ttl+renewAfter-1s.
+func TestWebSocketAuthRenewal(t *testing.T) {
+	const ttl, renewAfter = 6 * time.Second, 3 * time.Second
+	e := newEnv(t, envOptions{svc: func(sc *chatcore.ServiceConfig) { sc.AccessTTL = ttl }})
+	e.register("uma")
+	var ar authReply
+	e.must(200, "POST", "/v1/auth/login", "", map[string]string{"username": "uma", "password": "correct horse battery"}, &ar)
+	loginDone := time.Now()
+	c := e.dial(ar.AccessToken)
+	time.Sleep(time.Until(loginDone.Add(renewAfter)))
+	var fresh authReply
+	e.must(200, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": ar.RefreshToken}, &fresh)
+	c.sendJSON(map[string]string{"type": "auth", "access_token": fresh.AccessToken, "ref": "a1"})
+	c.await("auth", func(f frame) bool { return f.Ref == "a1" })
+	time.Sleep(time.Until(loginDone.Add(ttl + 500*time.Millisecond))) // past the first token's expiry
+	c.sendJSON(map[string]string{"type": "ping", "ref": "still-here"})
+	c.await("pong", func(f frame) bool { return f.Ref == "still-here" })
 }
 
 // TestWebSocketSlowConsumer: a socket that stops reading is kicked once its
