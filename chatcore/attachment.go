@@ -22,7 +22,13 @@ const (
 	VariantThumbnail = "thumbnail"
 	VariantAudio     = "audio"
 	VariantPoster    = "poster"
+	VariantPlayback  = "playback"  // video: H.264/AAC MP4 that plays everywhere
+	VariantAnimation = "animation" // animated image: silent H.264 MP4, played in a loop
 )
+
+// StepPosterReady is the Step of a ready video whose poster, duration and
+// size are recorded while its playback variant is still being made.
+const StepPosterReady = "poster_ready"
 
 // Variant is one stored file of an attachment.
 type Variant struct {
@@ -49,6 +55,16 @@ type Attachment struct {
 	Waveform    []int              `json:"waveform,omitempty"`
 	Variants    map[string]Variant `json:"variants,omitempty"`
 	Error       string             `json:"error,omitempty"` // reason code when failed
+	// Animated is true for an animated GIF or WebP (kind image); its
+	// animation variant is the MP4 to play and FrameCount its frames.
+	Animated   bool `json:"animated,omitempty"`
+	FrameCount int  `json:"frame_count,omitempty"`
+	// Step refines a ready status: StepPosterReady while a video's
+	// playback variant is made; empty when nothing more is coming.
+	Step string `json:"step,omitempty"`
+	// SHA256 is the hex digest of the uploaded bytes, recorded by the
+	// worker; uploads of the same bytes reuse this attachment's objects.
+	SHA256 string `json:"-"`
 
 	ObjectKey      string    `json:"-"` // key of the original
 	ConversationID string    `json:"conversation_id,omitempty"`

@@ -97,7 +97,7 @@ var mediaKinds = []MediaKind{
 		Extensions: map[string]string{"video/mp4": ".mp4"},
 		MaxBytes:   512 << 20,
 		Queue:      "video", QueueWeight: 1,
-		TaskType: "media:video", TaskTimeout: 10 * time.Minute,
+		TaskType: "media:video", TaskTimeout: time.Hour, // poster, then the playback transcode (workers.Config.PlaybackTimeout)
 		Pipeline: "video",
 	},
 	{

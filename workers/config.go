@@ -78,6 +78,10 @@ type Config struct {
 	// TempDir holds originals and derived files while a task runs. If
 	// empty, os.TempDir().
 	TempDir string
+	// PlaybackTimeout bounds making a video's playback variant (a
+	// transcode takes about the video's duration on two cores); the task
+	// timeout of the video kind must leave room for it. If zero, 45 min.
+	PlaybackTimeout time.Duration
 	// Logger receives worker and asynq logs. If nil, slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the worker's Prometheus metrics. If nil, metrics
@@ -156,6 +160,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 50 * time.Millisecond
+	}
+	if c.PlaybackTimeout <= 0 {
+		c.PlaybackTimeout = 45 * time.Minute
 	}
 	if c.TempDir == "" {
 		c.TempDir = os.TempDir()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"os"
 	"path"
@@ -36,7 +37,13 @@ type Handler struct {
 	clock    chatcore.Clock
 	metrics  *Metrics
 	process  ProcessFunc
+	playback PlaybackFunc
+
+	playbackTimeout time.Duration
 }
+
+// PlaybackFunc is the signature of pipeline.Playback.
+type PlaybackFunc func(ctx context.Context, srcPath, outDir string, lim pipeline.Limits) ([]pipeline.Output, error)
 
 var _ asynq.Handler = (*Handler)(nil)
 
@@ -58,6 +65,9 @@ func NewHandler(cfg Config, m *Metrics) *Handler {
 		clock:    cfg.Clock,
 		metrics:  m,
 		process:  pipeline.Process,
+		playback: pipeline.Playback,
+
+		playbackTimeout: cfg.PlaybackTimeout,
 	}
 }
 
@@ -94,8 +104,12 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	switch a.Status {
 	case chatcore.StatusReady:
-		h.metrics.job(a.Kind, outcomeSkipped)
-		return nil
+		if a.Step != chatcore.StepPosterReady {
+			h.metrics.job(a.Kind, outcomeSkipped)
+			return nil
+		}
+		// An earlier attempt recorded the poster and stopped before the
+		// playback variant: run() picks up from there.
 	case chatcore.StatusPending:
 		// Completed uploads are marked processing before they are enqueued;
 		// a pending row means that write is not visible yet.
@@ -119,7 +133,11 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}()
 	start := time.Now()
 	var st stages
-	if err := h.run(ctx, a, &st); err != nil {
+	if err := h.run(ctx, log, a, &st); err != nil {
+		var pe *playbackError
+		if errors.As(err, &pe) {
+			return h.failPlayback(ctx, log, a, pe.err)
+		}
 		return h.fail(ctx, log, a, err)
 	}
 	h.metrics.observe(a.Kind, time.Since(start))
@@ -142,8 +160,12 @@ func lap(t *time.Time) time.Duration {
 	return d
 }
 
-// run processes a and, on success, records the result in one update.
-func (h *Handler) run(ctx context.Context, a *chatcore.Attachment, st *stages) error {
+// run processes a and, on success, records the result in one update. A
+// video is recorded twice: ready with StepPosterReady (poster, duration,
+// size) as soon as its poster exists, members told at once, then with its
+// playback variant and stripped original when Playback is done; an error
+// of that second stage is a *playbackError.
+func (h *Handler) run(ctx context.Context, log *slog.Logger, a *chatcore.Attachment, st *stages) error {
 	t := time.Now()
 	dir, err := os.MkdirTemp(h.tempDir, "parley-media-*")
 	if err != nil {
@@ -161,6 +183,9 @@ func (h *Handler) run(ctx context.Context, a *chatcore.Attachment, st *stages) e
 		return fmt.Errorf("temp dir: %w", err)
 	}
 	mk, _ := chatcore.MediaKindOf(a.Kind)
+	if a.Status == chatcore.StatusReady && a.Step == chatcore.StepPosterReady {
+		return h.runPlayback(ctx, a, src, out, st)
+	}
 	res, err := h.process(ctx, pipeline.Kind(mk.Pipeline), src, out, h.limits)
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
@@ -196,14 +221,110 @@ func (h *Handler) run(ctx context.Context, a *chatcore.Attachment, st *stages) e
 	done.DurationMS = res.DurationMS
 	done.Blurhash = res.Blurhash
 	done.Waveform = res.Waveform
+	done.Animated, done.FrameCount = res.Animated, res.FrameCount
+	done.SHA256 = res.SHA256
 	done.Variants = variants
+	done.Step = ""
+	video := res.Kind == pipeline.KindVideo
+	if video {
+		done.Step = chatcore.StepPosterReady
+	}
 	done.UpdatedAt = h.clock.Now().UTC()
 	if err := h.store.UpdateAttachment(ctx, &done); err != nil {
 		return fmt.Errorf("record result: %w", err)
 	}
 	st.record = lap(&t)
 	*a = done
+	if !video {
+		return nil
+	}
+	h.notify(ctx, log, a)
+	return h.runPlayback(ctx, a, src, out, st)
+}
+
+// playbackError is an error of a video's second stage: the attachment is
+// ready with its poster, so it must not be marked failed.
+type playbackError struct{ err error }
+
+func (e *playbackError) Error() string { return e.err.Error() }
+func (e *playbackError) Unwrap() error { return e.err }
+
+// runPlayback makes a ready video's playback variant and stripped original
+// and records them, ending the poster_ready step.
+func (h *Handler) runPlayback(ctx context.Context, a *chatcore.Attachment, src, out string, st *stages) error {
+	t := time.Now()
+	outs, err := h.playback(ctx, src, out, h.playbackLimits())
+	if err != nil {
+		return &playbackError{fmt.Errorf("playback: %w", err)}
+	}
+	st.process += lap(&t)
+	done := *a
+	done.Variants = maps.Clone(a.Variants)
+	for _, o := range outs {
+		key := VariantKey(a.ObjectKey, o.Name, extension(o.ContentType, o.Path))
+		if err := h.put(ctx, key, o.Path, o.ContentType); err != nil {
+			return &playbackError{err}
+		}
+		v := chatcore.Variant{Key: key, ContentType: o.ContentType, Size: o.Size, Width: o.Width, Height: o.Height}
+		if o.Name == chatcore.VariantOriginal {
+			v.Width, v.Height = a.Width, a.Height
+		}
+		done.Variants[o.Name] = v
+	}
+	st.store += lap(&t)
+	done.Step = ""
+	done.UpdatedAt = h.clock.Now().UTC()
+	if err := h.store.UpdateAttachment(ctx, &done); err != nil {
+		return &playbackError{fmt.Errorf("record playback: %w", err)}
+	}
+	st.record += lap(&t)
+	*a = done
 	return nil
+}
+
+// playbackLimits are the video limits with the time a transcode needs: on
+// two cores a 1080p video takes about its own duration at the playback
+// settings, so the pipeline's 5 min default would cut long ones short.
+func (h *Handler) playbackLimits() pipeline.Limits {
+	lim := h.limits
+	if lim.Timeout < h.playbackTimeout {
+		lim.Timeout = h.playbackTimeout
+	}
+	return lim
+}
+
+// failPlayback decides what a failed second stage means. The poster stays:
+// the attachment is ready either way. A transient error is retried (the
+// next attempt resumes at the playback stage); a permanent one, or the last
+// try, ends the step without a playback variant, and clients play the
+// original.
+func (h *Handler) failPlayback(ctx context.Context, log *slog.Logger, a *chatcore.Attachment, cause error) error {
+	if errors.Is(cause, context.Canceled) && ctx.Err() != nil {
+		h.metrics.job(a.Kind, outcomeRetry)
+		log.Warn("playback interrupted", slog.Any("error", cause))
+		return cause
+	}
+	perm := permanent(cause)
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	if !perm && retried < maxRetry {
+		h.metrics.job(a.Kind, outcomeRetry)
+		log.Warn("playback failed; will retry", slog.Int("retried", retried), slog.Any("error", cause))
+		return cause
+	}
+	h.metrics.job(a.Kind, outcomeFailed)
+	log.Error("playback failed for good; the video stays ready without it",
+		slog.String("reason", Reason(cause)), slog.Any("error", cause))
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	done := *a
+	done.Step, done.UpdatedAt = "", h.clock.Now().UTC()
+	if err := h.store.UpdateAttachment(wctx, &done); err != nil {
+		return fmt.Errorf("%w (and ending the poster_ready step: %v)", cause, err)
+	}
+	*a = done
+	h.notify(wctx, log, a)
+	return fmt.Errorf("playback: %w: %w", cause, asynq.SkipRetry)
 }
 
 // fetch streams the original into dst, refusing more bytes than the

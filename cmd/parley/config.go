@@ -51,6 +51,9 @@ type Config struct {
 	TrustForwardedFor bool // behind a proxy that appends X-Forwarded-For
 
 	WorkerConcurrency int
+	// KeepOriginalMetadata serves originals as uploaded (EXIF, GPS and
+	// all) instead of stripped copies.
+	KeepOriginalMetadata bool
 	WorkerQueues      map[string]int
 	WorkerMaxRetry    int
 	StuckAfter        time.Duration
@@ -253,6 +256,8 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		fs.StringVar(queues, "queues", "", "queue `weights`, e.g. voice=6,image=4,file=2,video=1 (PARLEY_WORKER_QUEUES)")
 		envFlag["stuck-after"] = "STUCK_AFTER"
 		fs.DurationVar(&cfg.StuckAfter, "stuck-after", 0, "the reconciler re-enqueues attachments processing this long with no live task (PARLEY_STUCK_AFTER; 0 = 10m)")
+		envFlag["keep-original-metadata"] = "KEEP_ORIGINAL_METADATA"
+		fs.BoolVar(&cfg.KeepOriginalMetadata, "keep-original-metadata", false, "serve originals as uploaded, EXIF and location included, instead of stripped copies (PARLEY_KEEP_ORIGINAL_METADATA)")
 	}
 	if uses("dev", "serve", "worker") {
 		envFlag["max-retry"] = "WORKER_MAX_RETRY"

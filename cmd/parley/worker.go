@@ -15,6 +15,7 @@ import (
 
 	"github.com/parley-chat/parley/chatcore"
 	chatredis "github.com/parley-chat/parley/chatcore/redis"
+	"github.com/parley-chat/parley/pipeline"
 	"github.com/parley-chat/parley/upload"
 	"github.com/parley-chat/parley/workers"
 )
@@ -85,6 +86,7 @@ func (a *app) startWorker(ctx context.Context, d workerDeps) error {
 		MaxRetry:        cfg.WorkerMaxRetry,
 		StuckAfter:      cfg.StuckAfter,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		Limits:          pipeline.Limits{KeepMetadata: cfg.KeepOriginalMetadata},
 		Logger:          a.logger,
 		Registerer:      d.registry,
 	}

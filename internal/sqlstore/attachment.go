@@ -12,7 +12,8 @@ import (
 // attachmentCols are the columns scanAttachment reads, from table alias a.
 const attachmentCols = `a.id, a.uploader_id, a.kind, a.status, a.content_type, a.size, a.filename,
 	a.width, a.height, a.duration_ms, a.blurhash, a.waveform, a.variants, a.error,
-	a.object_key, a.conversation_id, a.created_at, a.updated_at, a.expires_at`
+	a.object_key, a.conversation_id, a.created_at, a.updated_at, a.expires_at,
+	a.animated, a.frame_count, a.step, a.sha256`
 
 // variantJSON is how a Variant is stored: unlike its API form it keeps the
 // object key.
@@ -57,7 +58,8 @@ func scanAttachment(row interface{ Scan(...any) error }, prefix ...any) (*chatco
 	var created, updated, expires timeCol
 	dest := append(prefix, &a.ID, &a.UploaderID, &a.Kind, &a.Status, &a.ContentType, &a.Size, &a.Filename,
 		&a.Width, &a.Height, &a.DurationMS, &a.Blurhash, &waveform, &variants, &a.Error,
-		&a.ObjectKey, &a.ConversationID, &created, &updated, &expires)
+		&a.ObjectKey, &a.ConversationID, &created, &updated, &expires,
+		&a.Animated, &a.FrameCount, &a.Step, &a.SHA256)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -96,11 +98,12 @@ func (s *Store) CreateAttachment(ctx context.Context, a *chatcore.Attachment) er
 	}
 	_, err = s.write.ExecContext(ctx, `INSERT INTO attachments (id, uploader_id, kind, status, content_type, size, filename,
 	width, height, duration_ms, blurhash, waveform, variants, error,
-	object_key, conversation_id, created_at, updated_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+	object_key, conversation_id, created_at, updated_at, expires_at, animated, frame_count, step, sha256)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 		a.ID, a.UploaderID, string(a.Kind), string(a.Status), a.ContentType, a.Size, a.Filename,
 		a.Width, a.Height, a.DurationMS, a.Blurhash, waveform, variants, a.Error,
-		a.ObjectKey, a.ConversationID, s.t(a.CreatedAt), s.t(a.UpdatedAt), s.t(a.ExpiresAt))
+		a.ObjectKey, a.ConversationID, s.t(a.CreatedAt), s.t(a.UpdatedAt), s.t(a.ExpiresAt),
+		a.Animated, a.FrameCount, a.Step, a.SHA256)
 	switch {
 	case err == nil:
 		return nil
@@ -131,10 +134,10 @@ func (s *Store) UpdateAttachment(ctx context.Context, a *chatcore.Attachment) er
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE attachments SET status = $2, content_type = $3, size = $4,
 	width = $5, height = $6, duration_ms = $7, blurhash = $8, waveform = $9, variants = $10, error = $11,
-	updated_at = $12, expires_at = $13
+	updated_at = $12, expires_at = $13, animated = $14, frame_count = $15, step = $16, sha256 = $17
 WHERE id = $1`,
 		a.ID, string(a.Status), a.ContentType, a.Size, a.Width, a.Height, a.DurationMS, a.Blurhash,
-		waveform, variants, a.Error, s.t(a.UpdatedAt), s.t(a.ExpiresAt))
+		waveform, variants, a.Error, s.t(a.UpdatedAt), s.t(a.ExpiresAt), a.Animated, a.FrameCount, a.Step, a.SHA256)
 	if err != nil {
 		return fmt.Errorf("update attachment: %w", err)
 	}
