@@ -51,13 +51,13 @@ type Config struct {
 	TrustForwardedFor bool // behind a proxy that appends X-Forwarded-For
 
 	WorkerConcurrency int
-	// KeepOriginalMetadata serves originals as uploaded (EXIF, GPS and
-	// all) instead of stripped copies.
-	KeepOriginalMetadata bool
 	WorkerQueues      map[string]int
 	WorkerMaxRetry    int
 	StuckAfter        time.Duration
 	MetricsAddr       string // worker: where /metrics is served
+	// KeepOriginalMetadata serves originals as uploaded (EXIF, GPS and
+	// all) instead of stripped copies.
+	KeepOriginalMetadata bool
 
 	AutoMigrate     bool
 	ShutdownTimeout time.Duration
