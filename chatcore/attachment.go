@@ -13,6 +13,9 @@ const (
 	StatusProcessing AttachmentStatus = "processing" // verified, workers are on it
 	StatusReady      AttachmentStatus = "ready"      // derived files recorded
 	StatusFailed     AttachmentStatus = "failed"     // processing gave up; see Error
+	// StatusExpired: its objects were deleted (retention, or the last
+	// message carrying it went); metadata stays, downloads are gone.
+	StatusExpired AttachmentStatus = "expired"
 )
 
 // Variant names.
@@ -65,6 +68,9 @@ type Attachment struct {
 	// SHA256 is the hex digest of the uploaded bytes, recorded by the
 	// worker; uploads of the same bytes reuse this attachment's objects.
 	SHA256 string `json:"-"`
+	// ForwardedFrom is the attachment whose objects a forwarded one
+	// shares ("" for an upload).
+	ForwardedFrom string `json:"-"`
 
 	ObjectKey      string    `json:"-"` // key of the original
 	ConversationID string    `json:"conversation_id,omitempty"`
@@ -96,6 +102,21 @@ type AttachmentStore interface {
 	// DeleteAttachment removes a pending attachment row. ENotFound if none.
 	DeleteAttachment(ctx context.Context, id string) error
 	// UploadedBytesSince sums the declared sizes of userID's attachments
-	// created at or after since (the daily quota).
+	// created at or after since (the daily quota); forwarded ones do not
+	// count.
 	UploadedBytesSince(ctx context.Context, userID string, since time.Time) (int64, error)
+	// ObjectRefs counts the attachments not expired whose original is
+	// objectKey: the original and its variants are deleted when it is 0.
+	ObjectRefs(ctx context.Context, objectKey string) (int, error)
+}
+
+// ForwardService forwards an attachment without re-uploading it.
+// Implemented by package upload. Errors: ENotFound (no such attachment, or
+// userID may not see it, or is not a member of the conversation),
+// EInvalid (not ready yet, or expired).
+type ForwardService interface {
+	// ForwardAttachment makes a new ready attachment owned by userID,
+	// declared for conversationID, that shares the objects (original and
+	// variants) of attachment id. No job runs and nothing is uploaded.
+	ForwardAttachment(ctx context.Context, userID, id, conversationID string) (*Attachment, error)
 }

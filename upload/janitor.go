@@ -27,6 +27,11 @@ type Janitor struct {
 	Interval time.Duration
 	// Batch is how many rows one query lists. If zero, DefaultJanitorBatch.
 	Batch int
+	// Retention, when positive and Lifecycle is set, expires ready and
+	// failed attachments last updated longer ago than this: their objects
+	// are deleted once no attachment shares them, and they show expired.
+	Retention time.Duration
+	Lifecycle *Lifecycle
 }
 
 // NewJanitor returns a Janitor with default interval and batch size.
@@ -62,8 +67,26 @@ func (j *Janitor) logger() *slog.Logger {
 	return j.Logger
 }
 
-// Sweep removes every pending upload expired by now and returns how many.
+// Sweep removes every pending upload expired by now and, with a
+// Retention, expires attachments older than it; it returns how many rows
+// it removed or expired.
 func (j *Janitor) Sweep(ctx context.Context) (int, error) {
+	n, err := j.sweepPending(ctx)
+	if err != nil || j.Retention <= 0 || j.Lifecycle == nil {
+		return n, err
+	}
+	clock := j.Clock
+	if clock == nil {
+		clock = chatcore.SystemClock{}
+	}
+	m, err := j.Lifecycle.ExpireOlderThan(ctx, clock.Now().Add(-j.Retention), j.Batch, j.logger())
+	if m > 0 {
+		j.logger().InfoContext(ctx, "retention: attachments expired", slog.Int("count", m))
+	}
+	return n + m, err
+}
+
+func (j *Janitor) sweepPending(ctx context.Context) (int, error) {
 	clock := j.Clock
 	if clock == nil {
 		clock = chatcore.SystemClock{}

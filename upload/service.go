@@ -288,7 +288,7 @@ func (s *Service) DownloadURL(ctx context.Context, userID, id, variant string) (
 		return "", err
 	}
 	v, ok := a.Variants[variant]
-	if !ok || v.Key == "" || a.Status == chatcore.StatusPending {
+	if !ok || v.Key == "" || a.Status == chatcore.StatusPending || a.Status == chatcore.StatusExpired {
 		return "", chatcore.Errorf(chatcore.ENotFound, "attachment has no %q variant", variant)
 	}
 	u, err := s.objects.PresignDownload(ctx, v.Key, s.cfg.DownloadTTL, downloadName(a, variant, v))

@@ -132,7 +132,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}
 	}()
 	start := time.Now()
-	var st stages
+	st := stages{start: start}
 	if err := h.run(ctx, log, a, &st); err != nil {
 		var pe *playbackError
 		if errors.As(err, &pe) {
@@ -140,7 +140,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}
 		return h.fail(ctx, log, a, err)
 	}
-	h.metrics.observe(a.Kind, time.Since(start))
+	if !st.observed {
+		h.metrics.observe(a.Kind, time.Since(start))
+	}
 	h.metrics.job(a.Kind, outcomeReady)
 	h.notify(ctx, log, a)
 	log.Info("attachment ready", slog.Int64("took_ms", time.Since(start).Milliseconds()),
@@ -150,7 +152,14 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 }
 
 // stages times the parts of a run for the log.
-type stages struct{ fetch, process, store, record time.Duration }
+type stages struct {
+	fetch, process, store, record time.Duration
+	// start is when the attempt began; observed is set once the
+	// processing time (to the first ready state, for a video the poster)
+	// went into the metrics.
+	start    time.Time
+	observed bool
+}
 
 // lap returns the time since *t and moves *t to now.
 func lap(t *time.Time) time.Duration {
@@ -238,6 +247,8 @@ func (h *Handler) run(ctx context.Context, log *slog.Logger, a *chatcore.Attachm
 	if !video {
 		return nil
 	}
+	h.metrics.observe(a.Kind, time.Since(st.start))
+	st.observed = true
 	h.notify(ctx, log, a)
 	return h.runPlayback(ctx, a, src, out, st)
 }

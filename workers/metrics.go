@@ -34,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"kind", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "parley", Subsystem: "media", Name: "processing_seconds",
-			Help:    "Time from a task's start to its attachment being recorded ready, by kind.",
+			Help:    "Time from a task's start to its attachment being recorded ready (a video: with its poster, before the playback variant), by kind.",
 			Buckets: []float64{0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1, 2, 5, 10, 30, 60, 120, 300},
 		}, []string{"kind"}),
 	}

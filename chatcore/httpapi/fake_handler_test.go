@@ -80,7 +80,7 @@ func (f *fakeChat) config() Config {
 	return Config{
 		Auth: f, Users: f, Conversations: f, Messages: f, Receipts: f, Typing: f, Presence: f,
 		Hub:     chatcore.NewHub(inmem.NewBus(), chatcore.Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil))),
-		Uploads: f, Jobs: f, Devices: f,
+		Uploads: f, Jobs: f, Devices: f, Forward: f,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RateLimits: RateLimits{
 			AuthPerMinute: -1, MessagesPerSecond: -1, RequestsPerSecond: -1, FramesPerSecond: -1,
@@ -368,6 +368,22 @@ func (f *fakeChat) DownloadURL(_ context.Context, userID, id, variant string) (s
 		return "", err
 	}
 	return "https://objects.example/" + a.ID + "/" + variant, nil
+}
+
+func (f *fakeChat) ForwardAttachment(_ context.Context, userID, id, conversationID string) (*chatcore.Attachment, error) {
+	a, err := f.attachment("ForwardAttachment", userID, id)
+	if err != nil {
+		return nil, err
+	}
+	if conversationID == "" {
+		return nil, chatcore.Errorf(chatcore.EInvalid, "conversation_id is required")
+	}
+	if _, err := f.member(conversationID, userID, chatcore.ENotFound); err != nil {
+		return nil, err
+	}
+	fwd := *a
+	fwd.ID, fwd.ConversationID = "a2", conversationID
+	return &fwd, nil
 }
 
 // attachment returns a1 to its uploader; anyone else gets ENotFound.

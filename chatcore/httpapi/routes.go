@@ -61,6 +61,7 @@ func (s *Server) routeTable() []route {
 		{"POST /v1/uploads/{id}/complete", user(s.handleCompleteUpload)},
 		{"GET /v1/attachments/{id}", user(s.handleAttachment)},
 		{"GET /v1/attachments/{id}/{variant}", user(s.handleDownload)},
+		{"POST /v1/attachments/{id}/forward", user(s.handleForward)},
 
 		// Admin.
 		{"GET /v1/admin/jobs", admin(s.handleListJobs)},

@@ -174,6 +174,9 @@ var handlerCases = []handlerCase{
 	{route: "GET /v1/attachments/{id}", name: "not visible", method: "GET", path: "/v1/attachments/a1", token: "tok-bob", status: 404, code: chatcore.ENotFound},
 	{route: "GET /v1/attachments/{id}/{variant}", name: "redirect", method: "GET", path: "/v1/attachments/a1/thumb", token: "tok-alice", status: 302},
 	{route: "GET /v1/attachments/{id}/{variant}", name: "forbidden is not found", setup: failing("DownloadURL", chatcore.Errorf(chatcore.EForbidden, "not yours")), method: "GET", path: "/v1/attachments/a1/thumb", token: "tok-alice", status: 404, code: chatcore.ENotFound},
+	{route: "POST /v1/attachments/{id}/forward", name: "created", method: "POST", path: "/v1/attachments/a1/forward", token: "tok-alice", body: `{"conversation_id":"c1"}`, status: 201},
+	{route: "POST /v1/attachments/{id}/forward", name: "not visible", method: "POST", path: "/v1/attachments/a1/forward", token: "tok-bob", body: `{"conversation_id":"c1"}`, status: 404, code: chatcore.ENotFound},
+	{route: "POST /v1/attachments/{id}/forward", name: "no conversation", method: "POST", path: "/v1/attachments/a1/forward", token: "tok-alice", body: `{}`, status: 400, code: chatcore.EInvalid},
 
 	// Admin.
 	{route: "GET /v1/admin/jobs", name: "ok", method: "GET", path: "/v1/admin/jobs?queue=image", token: "tok-root", status: 200},

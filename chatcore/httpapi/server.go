@@ -89,6 +89,8 @@ type Config struct {
 	// Uploads serves /v1/uploads and /v1/attachments; nil: those routes
 	// answer 503 {code: "unavailable"}.
 	Uploads chatcore.UploadService
+	// Forward serves POST /v1/attachments/{id}/forward; nil: 503.
+	Forward chatcore.ForwardService
 	// Jobs serves /v1/admin/jobs; nil: those routes answer 503.
 	Jobs chatcore.JobService
 	// AdminUI (asynqmon, built with RootPath "/admin/queues") is mounted at

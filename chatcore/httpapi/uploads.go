@@ -88,3 +88,30 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, url, http.StatusFound)
 }
+
+// forwardRequest is the body of POST /v1/attachments/{id}/forward.
+type forwardRequest struct {
+	ConversationID string `json:"conversation_id"`
+}
+
+// handleForward answers 201 with a new ready attachment that shares the
+// objects of {id}: the client sends it in a message to conversation_id
+// without uploading or processing anything again.
+func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Forward == nil {
+		writeCodeError(w, CodeUnavailable, "uploads are not enabled on this server")
+		return
+	}
+	me := chatcore.UserFromContext(r.Context())
+	var req forwardRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.cfg.Forward.ForwardAttachment(r.Context(), me.ID, r.PathValue("id"), req.ConversationID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, attachmentReply{Attachment: a})
+}

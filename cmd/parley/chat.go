@@ -112,6 +112,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	}
 
 	var uploads chatcore.UploadService
+	var forward chatcore.ForwardService
 	if d.objects != nil {
 		enq := workers.NewEnqueuer(d.asynq, workers.EnqueueOptions{MaxRetry: cfg.WorkerMaxRetry})
 		a.onClose("enqueuer", func(context.Context) error { return enq.Close() })
@@ -127,7 +128,10 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 			return err
 		}
 		uploads = us
+		lifecycle := upload.NewLifecycle(d.store, d.objects, nil)
+		forward = lifecycle
 		janitor := upload.NewJanitor(d.store, d.objects, logger)
+		janitor.Lifecycle, janitor.Retention = lifecycle, cfg.MediaRetention
 		jctx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
 		go janitor.Run(jctx)
 		a.onClose("upload janitor", func(context.Context) error { stopJanitor(); return nil })
@@ -152,6 +156,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Devices:        chat.Devices,
 		Hub:            chat.Hub,
 		Uploads:        uploads,
+		Forward:        forward,
 		Jobs:           jobs,
 		AdminUI:        adminUI,
 		Mounts:         d.mounts,

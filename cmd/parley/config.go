@@ -58,6 +58,8 @@ type Config struct {
 	// KeepOriginalMetadata serves originals as uploaded (EXIF, GPS and
 	// all) instead of stripped copies.
 	KeepOriginalMetadata bool
+	// MediaRetention expires attachments older than this (0: keep forever).
+	MediaRetention time.Duration
 
 	AutoMigrate     bool
 	ShutdownTimeout time.Duration
@@ -181,6 +183,8 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		} else {
 			secret(&cfg.JWTSecret, "JWT_SECRET", "HMAC key for access tokens, 32+ bytes (required: openssl rand -hex 32)")
 		}
+		envFlag["media-retention"] = "MEDIA_RETENTION"
+		fs.DurationVar(&cfg.MediaRetention, "media-retention", 0, "expire attachments older than this, deleting their objects, e.g. 2160h (PARLEY_MEDIA_RETENTION; 0 = keep forever)")
 		envFlag["admin-username"] = "ADMIN_USERNAME"
 		fs.StringVar(&cfg.AdminUsername, "admin-username", "", "this account exists with role admin at start, with PARLEY_ADMIN_PASSWORD (PARLEY_ADMIN_USERNAME)")
 		secret(&cfg.AdminPassword, "ADMIN_PASSWORD", "password of -admin-username")

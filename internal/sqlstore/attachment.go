@@ -13,7 +13,7 @@ import (
 const attachmentCols = `a.id, a.uploader_id, a.kind, a.status, a.content_type, a.size, a.filename,
 	a.width, a.height, a.duration_ms, a.blurhash, a.waveform, a.variants, a.error,
 	a.object_key, a.conversation_id, a.created_at, a.updated_at, a.expires_at,
-	a.animated, a.frame_count, a.step, a.sha256`
+	a.animated, a.frame_count, a.step, a.sha256, a.forwarded_from`
 
 // variantJSON is how a Variant is stored: unlike its API form it keeps the
 // object key.
@@ -59,7 +59,7 @@ func scanAttachment(row interface{ Scan(...any) error }, prefix ...any) (*chatco
 	dest := append(prefix, &a.ID, &a.UploaderID, &a.Kind, &a.Status, &a.ContentType, &a.Size, &a.Filename,
 		&a.Width, &a.Height, &a.DurationMS, &a.Blurhash, &waveform, &variants, &a.Error,
 		&a.ObjectKey, &a.ConversationID, &created, &updated, &expires,
-		&a.Animated, &a.FrameCount, &a.Step, &a.SHA256)
+		&a.Animated, &a.FrameCount, &a.Step, &a.SHA256, &a.ForwardedFrom)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -98,12 +98,12 @@ func (s *Store) CreateAttachment(ctx context.Context, a *chatcore.Attachment) er
 	}
 	_, err = s.write.ExecContext(ctx, `INSERT INTO attachments (id, uploader_id, kind, status, content_type, size, filename,
 	width, height, duration_ms, blurhash, waveform, variants, error,
-	object_key, conversation_id, created_at, updated_at, expires_at, animated, frame_count, step, sha256)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+	object_key, conversation_id, created_at, updated_at, expires_at, animated, frame_count, step, sha256, forwarded_from)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 		a.ID, a.UploaderID, string(a.Kind), string(a.Status), a.ContentType, a.Size, a.Filename,
 		a.Width, a.Height, a.DurationMS, a.Blurhash, waveform, variants, a.Error,
 		a.ObjectKey, a.ConversationID, s.t(a.CreatedAt), s.t(a.UpdatedAt), s.t(a.ExpiresAt),
-		a.Animated, a.FrameCount, a.Step, a.SHA256)
+		a.Animated, a.FrameCount, a.Step, a.SHA256, a.ForwardedFrom)
 	switch {
 	case err == nil:
 		return nil
@@ -214,14 +214,26 @@ func (s *Store) DeleteAttachment(ctx context.Context, id string) error {
 }
 
 // UploadedBytesSince sums the declared sizes of userID's attachments
-// created at or after since.
+// created at or after since; forwarded ones uploaded nothing and do not count.
 func (s *Store) UploadedBytesSince(ctx context.Context, userID string, since time.Time) (int64, error) {
 	var n int64
 	err := s.read.QueryRowContext(ctx,
-		`SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments WHERE uploader_id = $1 AND created_at >= $2`,
+		`SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments WHERE uploader_id = $1 AND created_at >= $2 AND forwarded_from = ''`,
 		userID, s.t(UTC(since))).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("uploaded bytes since: %w", err)
+	}
+	return n, nil
+}
+
+// ObjectRefs counts the attachments that are not expired and whose
+// original is objectKey (forwarded copies share their source's objects).
+func (s *Store) ObjectRefs(ctx context.Context, objectKey string) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM attachments WHERE object_key = $1 AND status <> $2`,
+		objectKey, string(chatcore.StatusExpired)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("object refs: %w", err)
 	}
 	return n, nil
 }
