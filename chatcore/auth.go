@@ -52,11 +52,13 @@ type AuthService interface {
 	// Register creates an account and logs it in. Usernames are
 	// lower-cased. Errors: EInvalid (username 3–32 of [a-z0-9_.-],
 	// password 8–256 bytes, display name ≤ 64 characters), EConflict
-	// (username taken).
+	// (username taken), ERateLimited (every password-hashing slot stayed
+	// busy; Retry-After).
 	Register(ctx context.Context, username, password, displayName string) (*AuthResult, error)
 	// Login checks a username and password and starts a new session.
 	// Errors: EUnauthorized (one message for unknown user and wrong
-	// password).
+	// password), ERateLimited (every password-hashing slot stayed busy;
+	// Retry-After).
 	Login(ctx context.Context, username, password string) (*AuthResult, error)
 	// Refresh rotates a refresh token. Errors: EUnauthorized (unknown,
 	// expired or reused token; reuse revokes the whole family).
@@ -84,6 +86,7 @@ type authService struct {
 	refreshTTL time.Duration
 	pw         argonParams // cost of new password hashes
 	dummyHash  string      // compared against for unknown usernames
+	hashes     *hashGate   // bounds concurrent password hashes
 }
 
 func newAuthService(d *deps, cfg ServiceConfig) (*authService, error) {
@@ -93,6 +96,7 @@ func newAuthService(d *deps, cfg ServiceConfig) (*authService, error) {
 		accessTTL:  cfg.AccessTTL,
 		refreshTTL: cfg.RefreshTTL,
 		pw:         defaultArgonParams(),
+		hashes:     newHashGate(cfg.HashConcurrency, cfg.HashWait),
 	}
 	if s.accessTTL == 0 {
 		s.accessTTL = DefaultAccessTTL
@@ -133,7 +137,10 @@ func (s *authService) Register(ctx context.Context, username, password, displayN
 	if err != nil {
 		return nil, err
 	}
-	hash, err := s.hashPassword(password)
+	var hash string
+	if gerr := s.hashes.do(ctx, func() { hash, err = s.hashPassword(password) }); gerr != nil {
+		return nil, gerr
+	}
 	if err != nil {
 		return nil, internalError("register", err)
 	}
@@ -161,14 +168,19 @@ func (s *authService) Login(ctx context.Context, username, password string) (*Au
 		if ErrorCode(err) != ENotFound {
 			return nil, internalError("login", err)
 		}
-		// Spend the same time as a real check so that response time does
-		// not reveal which usernames exist.
-		_ = verifyPassword(s.dummyHash, password)
-		return nil, Errorf(EUnauthorized, msgBadCredentials)
+		// Spend the same time, through the same hashing slots, as a real
+		// check so that response time does not reveal which usernames
+		// exist.
+		hash = s.dummyHash
+		u = nil
 	}
 	// Always run the hash, even for an over-long password, so that timing
 	// tells nothing more about existing users than about unknown ones.
-	if ok := verifyPassword(hash, password); !ok || len(password) > MaxPasswordBytes {
+	var ok bool
+	if err := s.hashes.do(ctx, func() { ok = verifyPassword(hash, password) }); err != nil {
+		return nil, err
+	}
+	if !ok || u == nil || len(password) > MaxPasswordBytes {
 		return nil, Errorf(EUnauthorized, msgBadCredentials)
 	}
 	return s.issue(ctx, u, "")

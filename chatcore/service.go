@@ -50,6 +50,12 @@ type ServiceConfig struct {
 	RefreshTTL time.Duration // zero = 30 days
 	TypingTTL  time.Duration // zero = 6 s: a "start" not renewed turns into a pushed "stop"
 
+	// HashConcurrency bounds concurrent argon2id password hashes (logins,
+	// registrations); zero = GOMAXPROCS. HashWait is how long a request
+	// waits for a slot before it gets rate_limited; zero = DefaultHashWait.
+	HashConcurrency int
+	HashWait        time.Duration
+
 	Hooks Hooks // optional metric callbacks (the domain does not import prometheus)
 
 	// Rand is the source of refresh tokens and password salts; nil =

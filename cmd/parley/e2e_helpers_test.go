@@ -72,8 +72,14 @@ var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 // waits until it prints a line matching ready (nil: the listening line).
 func start(t *testing.T, env []string, ready *regexp.Regexp, args ...string) *proc {
 	t.Helper()
+	return startBin(t, binary(t), env, ready, args...)
+}
+
+// startBin is start with a given parley binary.
+func startBin(t *testing.T, bin string, env []string, ready *regexp.Regexp, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, done: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), args...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(cleanEnv(), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
