@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 )
 
@@ -86,18 +87,39 @@ func stripWithExiftool(ctx context.Context, ct string, data []byte, src, outDir 
 // ffOutput names an output file for ffmpeg, like ffInput.
 func ffOutput(path string) string { return ffInput(path) }
 
+// playbackNice is the niceness of the long ffmpeg runs behind Playback
+// (transcode, remux). A video transcode keeps both cores busy for about
+// the video's duration; at a lower priority it takes the CPU a photo or a
+// voice note in the same worker leaves idle, and yields it while they run,
+// so their latency holds while a video transcodes (docs/benchmarks.md).
+const playbackNice = "10"
+
+// ffmpegNiceOut is ffmpegOut at niceness playbackNice, through nice(1)
+// when the machine has it.
+func ffmpegNiceOut(ctx context.Context, args []string) error {
+	if _, err := exec.LookPath("nice"); err != nil {
+		return ffmpegOut(ctx, args)
+	}
+	return exitCorrupt(ctx, runCommand(ctx, nil, "nice", append([]string{"-n", playbackNice, "ffmpeg"}, args...)...))
+}
+
 // ffmpegOut runs ffmpeg for its output file; an exit failure on an input
 // the probe accepted is ErrCorrupt.
 func ffmpegOut(ctx context.Context, args []string) error {
-	err := runCommand(ctx, nil, "ffmpeg", args...)
+	return exitCorrupt(ctx, runCommand(ctx, nil, "ffmpeg", args...))
+}
+
+// exitCorrupt makes a subprocess's exit failure ErrCorrupt.
+func exitCorrupt(ctx context.Context, err error) error {
 	if err != nil && isExitError(err) && ctx.Err() == nil {
 		return errorf(ErrCorrupt, "%w", err)
 	}
 	return err
 }
 
-// ffmpegToOutput runs ffmpeg writing into a temporary file in outDir and
-// renames it to outDir/file when it succeeded.
+// ffmpegToOutput runs ffmpeg (niced: these are Playback's long runs)
+// writing into a temporary file in outDir and renames it to outDir/file
+// when it succeeded.
 func ffmpegToOutput(ctx context.Context, outDir, file string, args func(dst string) []string) (string, int64, error) {
 	f, err := os.CreateTemp(outDir, "."+file+"-*")
 	if err != nil {
@@ -105,7 +127,7 @@ func ffmpegToOutput(ctx context.Context, outDir, file string, args func(dst stri
 	}
 	tmp := f.Name()
 	f.Close()
-	err = ffmpegOut(ctx, args(tmp))
+	err = ffmpegNiceOut(ctx, args(tmp))
 	var size int64
 	if err == nil {
 		var st os.FileInfo
