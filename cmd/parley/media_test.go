@@ -85,7 +85,7 @@ func TestMediaProcessErrors(t *testing.T) {
 		args []string
 		want func(error) bool
 	}{
-		{"no subcommand", nil, func(err error) bool { return errors.Is(err, flag.ErrHelp) }},
+		{"no subcommand", nil, func(err error) bool { return errors.Is(err, errUsage) }},
 		{"help", []string{"-h"}, func(err error) bool { return errors.Is(err, flag.ErrHelp) }},
 		{"unknown subcommand", []string{"convert"}, func(err error) bool { return err != nil }},
 		{"no file", []string{"process", "--out", out}, func(err error) bool { return err != nil }},
