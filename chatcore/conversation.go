@@ -38,12 +38,14 @@ type Member struct {
 	JoinedAt     time.Time `json:"joined_at"`
 	DeliveredSeq int64     `json:"delivered_seq"`
 	ReadSeq      int64     `json:"read_seq"`
+	// Role is owner, admin or member (always member in direct conversations).
+	Role MemberRole `json:"role"`
 }
 
 // ConversationStore persists conversations and memberships.
 type ConversationStore interface {
 	// CreateConversation inserts c (ID, Kind, CreatedAt set by the caller)
-	// with the given members. For KindDirect use FindOrCreateDirect.
+	// with the given members; c.CreatedBy becomes its owner. For KindDirect use FindOrCreateDirect.
 	CreateConversation(ctx context.Context, c *Conversation, memberIDs []string) error
 	// FindOrCreateDirect returns the direct conversation between a and b,
 	// creating it from c if none exists; created tells which. Safe under
@@ -64,8 +66,12 @@ type ConversationStore interface {
 	// AddMembers adds users (existing members are ignored). ETooLarge past
 	// MaxGroupMembers; ENotFound for unknown users.
 	AddMembers(ctx context.Context, id string, userIDs []string, now time.Time) error
-	// RemoveMember removes a member. ENotFound if not a member.
+	// RemoveMember removes a member. ENotFound if not a member. When the
+	// owner of a group goes, ownership passes in the same transaction to
+	// the oldest admin, else the oldest member.
 	RemoveMember(ctx context.Context, id, userID string) error
+	// SetMemberRole sets a member's role. ENotFound if not a member.
+	SetMemberRole(ctx context.Context, id, userID string, role MemberRole) error
 	// PeerIDs returns the distinct users who share at least one conversation
 	// with userID (not userID itself).
 	PeerIDs(ctx context.Context, userID string) ([]string, error)

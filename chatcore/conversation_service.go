@@ -29,13 +29,20 @@ type ConversationService interface {
 	// first, before pages; limit 0 means DefaultConversationsPage, more
 	// than MaxConversationsPage is cut to it. Errors: EInvalid.
 	Conversations(ctx context.Context, callerID string, before time.Time, limit int) ([]*Conversation, error)
-	// AddMembers adds users to a group. Errors: ENotFound (no such
-	// conversation or not a member), EForbidden (direct conversation),
-	// EInvalid (unknown user, empty list), ETooLarge.
+	// AddMembers adds users to a group (owners and admins). Errors:
+	// ENotFound (no such conversation or not a member), EForbidden
+	// (direct conversation, not an owner or admin), EInvalid (unknown
+	// user, empty list), ETooLarge.
 	AddMembers(ctx context.Context, callerID, convID string, userIDs []string) (*Conversation, error)
-	// RemoveMember removes a member from a group (self, or anyone by the
-	// creator). Errors: ENotFound, EForbidden.
+	// RemoveMember removes a member from a group (self, or others by an
+	// owner or admin; admins only by the owner; never the owner).
+	// Errors: ENotFound, EForbidden.
 	RemoveMember(ctx context.Context, callerID, convID, userID string) error
+	// SetMemberRole makes a group member an admin or a plain member; the
+	// owner only. Errors: ENotFound (no such conversation, caller or user
+	// not a member), EForbidden (not the owner, direct conversation, the
+	// owner's own role), EInvalid (role not admin or member).
+	SetMemberRole(ctx context.Context, callerID, convID, userID string, role MemberRole) (*Conversation, error)
 }
 
 // conversationService implements ConversationService.
@@ -128,10 +135,11 @@ func (s *conversationService) Conversations(ctx context.Context, callerID string
 	return convs, nil
 }
 
-// AddMembers adds users to a group; any member may add. Users already in
-// it are ignored. Errors: ENotFound (no such conversation or caller not a
-// member), EForbidden (direct conversation), EInvalid (unknown user, empty
-// list), ETooLarge (past MaxGroupMembers).
+// AddMembers adds users to a group; owners and admins may add. Users
+// already in it are ignored; the others are announced by a member_added
+// system message. Errors: ENotFound (no such conversation or caller not a
+// member), EForbidden (direct conversation, plain member), EInvalid
+// (unknown user, empty list), ETooLarge (past MaxGroupMembers).
 func (s *conversationService) AddMembers(ctx context.Context, callerID, convID string, userIDs []string) (*Conversation, error) {
 	add := uniqueOthers(userIDs, callerID)
 	if len(add) == 0 {
@@ -147,6 +155,19 @@ func (s *conversationService) AddMembers(ctx context.Context, callerID, convID s
 	if conv.Kind != KindGroup {
 		return nil, Errorf(EForbidden, "members of a direct conversation cannot change")
 	}
+	if !roleOf(conv, callerID).canModerate() {
+		return nil, Errorf(EForbidden, "only owners and admins may add members")
+	}
+	present := make(map[string]bool, len(conv.Members))
+	for _, m := range conv.Members {
+		present[m.UserID] = true
+	}
+	var added []string
+	for _, id := range add {
+		if !present[id] {
+			added = append(added, id)
+		}
+	}
 	if err := s.checkUsersExist(ctx, add, "add members"); err != nil {
 		return nil, err
 	}
@@ -159,13 +180,26 @@ func (s *conversationService) AddMembers(ctx context.Context, callerID, convID s
 		}
 		return nil, internalError("add members", err, slog.String("conversation_id", convID))
 	}
+	if len(added) > 0 {
+		recipients := make([]string, 0, len(conv.Members)+len(added))
+		for _, m := range conv.Members {
+			recipients = append(recipients, m.UserID)
+		}
+		s.appendSystem(ctx, convID, SystemEvent{Event: SystemMemberAdded, ActorID: callerID, UserIDs: added},
+			append(recipients, added...))
+	}
 	return s.Conversation(ctx, callerID, convID)
 }
 
 // RemoveMember removes userID from a group: members may leave (userID ==
-// callerID) and the creator may remove others. Errors: ENotFound (no such
-// conversation, caller or user not a member), EForbidden (direct
-// conversation, or removing someone else without being the creator).
+// callerID), owners and admins may remove plain members, and the owner
+// may remove admins; nobody removes the owner. A member_left or
+// member_removed system message goes to the remaining members and the
+// removed one (their last change); when the owner leaves, ownership
+// passes to the oldest admin, else the oldest member (role_changed).
+// Errors: ENotFound (no such conversation, caller or user not a member),
+// EForbidden (direct conversation, or a removal the caller's role does
+// not allow).
 func (s *conversationService) RemoveMember(ctx context.Context, callerID, convID, userID string) error {
 	conv, err := s.Conversation(ctx, callerID, convID)
 	if err != nil {
@@ -174,8 +208,16 @@ func (s *conversationService) RemoveMember(ctx context.Context, callerID, convID
 	if conv.Kind != KindGroup {
 		return Errorf(EForbidden, "members of a direct conversation cannot change")
 	}
-	if userID != callerID && conv.CreatedBy != callerID {
-		return Errorf(EForbidden, "only the creator may remove other members")
+	if userID != callerID {
+		mine, theirs := roleOf(conv, callerID), roleOf(conv, userID)
+		switch {
+		case !mine.canModerate():
+			return Errorf(EForbidden, "only owners and admins may remove other members")
+		case theirs == GroupOwner:
+			return Errorf(EForbidden, "the owner cannot be removed")
+		case theirs == GroupAdmin && mine != GroupOwner:
+			return Errorf(EForbidden, "only the owner may remove admins")
+		}
 	}
 	if err := s.store.RemoveMember(ctx, convID, userID); err != nil {
 		if ErrorCode(err) == ENotFound {
@@ -184,7 +226,89 @@ func (s *conversationService) RemoveMember(ctx context.Context, callerID, convID
 		return internalError("remove member", err, slog.String("conversation_id", convID))
 	}
 	s.typing.stop(convID, userID)
+	ev := SystemEvent{Event: SystemMemberRemoved, ActorID: callerID, UserIDs: []string{userID}}
+	if userID == callerID {
+		ev = SystemEvent{Event: SystemMemberLeft, ActorID: callerID}
+	}
+	var rest []string
+	for _, m := range conv.Members {
+		if m.UserID != userID {
+			rest = append(rest, m.UserID)
+		}
+	}
+	s.appendSystem(ctx, convID, ev, append(rest, userID))
+	if roleOf(conv, userID) == GroupOwner && len(rest) > 0 {
+		s.announceNewOwner(ctx, convID, userID, rest)
+	}
 	return nil
+}
+
+// announceNewOwner writes the role_changed message for whoever the store
+// made owner when the previous owner left.
+func (s *conversationService) announceNewOwner(ctx context.Context, convID, leftID string, recipients []string) {
+	conv, err := s.store.ConversationForUser(ctx, convID, recipients[0])
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: read new owner", slog.String("conversation_id", convID), slog.Any("error", err))
+		return
+	}
+	for _, m := range conv.Members {
+		if m.Role == GroupOwner {
+			s.appendSystem(ctx, convID, SystemEvent{Event: SystemRoleChanged, ActorID: leftID, UserIDs: []string{m.UserID}, Role: GroupOwner}, recipients)
+			return
+		}
+	}
+}
+
+// SetMemberRole makes userID an admin or a plain member of a group; only
+// the owner may, and not for themself. A role_changed system message
+// records it. Errors: ENotFound, EForbidden, EInvalid.
+func (s *conversationService) SetMemberRole(ctx context.Context, callerID, convID, userID string, role MemberRole) (*Conversation, error) {
+	if role != GroupAdmin && role != GroupMember {
+		return nil, Errorf(EInvalid, "role must be admin or member")
+	}
+	conv, err := s.Conversation(ctx, callerID, convID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case conv.Kind != KindGroup:
+		return nil, Errorf(EForbidden, "a direct conversation has no roles")
+	case roleOf(conv, callerID) != GroupOwner:
+		return nil, Errorf(EForbidden, "only the owner may change roles")
+	case userID == callerID:
+		return nil, Errorf(EForbidden, "the owner's role cannot change")
+	}
+	current := roleOf(conv, userID)
+	if current == "" {
+		return nil, Errorf(ENotFound, "not a member of this conversation")
+	}
+	if current != role {
+		if err := s.store.SetMemberRole(ctx, convID, userID, role); err != nil {
+			if ErrorCode(err) == ENotFound {
+				return nil, Errorf(ENotFound, "not a member of this conversation")
+			}
+			return nil, internalError("set member role", err, slog.String("conversation_id", convID))
+		}
+		members := make([]string, len(conv.Members))
+		for i, m := range conv.Members {
+			members[i] = m.UserID
+		}
+		s.appendSystem(ctx, convID, SystemEvent{Event: SystemRoleChanged, ActorID: callerID, UserIDs: []string{userID}, Role: role}, members)
+	}
+	return s.Conversation(ctx, callerID, convID)
+}
+
+// roleOf returns userID's role in conv, "" when not a member.
+func roleOf(conv *Conversation, userID string) MemberRole {
+	for _, m := range conv.Members {
+		if m.UserID == userID {
+			if m.Role == "" {
+				return GroupMember
+			}
+			return m.Role
+		}
+	}
+	return ""
 }
 
 // checkUsersExist returns EInvalid naming the first unknown user.

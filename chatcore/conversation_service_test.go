@@ -94,8 +94,11 @@ func TestGroupRules(t *testing.T) {
 		t.Fatalf("second group: got %v %v %v, want a new one", g2, created, err)
 	}
 
-	// Any member may add.
-	got, err := h.svc.Conversations.AddMembers(ctx, b.ID, g.ID, []string{d.ID})
+	// A plain member may not add; the owner may.
+	if _, err := h.svc.Conversations.AddMembers(ctx, b.ID, g.ID, []string{d.ID}); chatcore.ErrorCode(err) != chatcore.EForbidden {
+		t.Fatalf("plain member adds: got %v, want forbidden", err)
+	}
+	got, err := h.svc.Conversations.AddMembers(ctx, a.ID, g.ID, []string{d.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

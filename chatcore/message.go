@@ -24,6 +24,22 @@ type Message struct {
 	ReplyToSeq     int64         `json:"reply_to_seq,omitempty"`
 	Attachments    []*Attachment `json:"attachments"`
 	CreatedAt      time.Time     `json:"created_at"`
+
+	// Kind is text, media, location or system (see message_kind.go);
+	// stores return "text" for rows written before kinds existed.
+	Kind MessageKind `json:"kind"`
+	// Mentions are the user ids the body's @username (and an admin's
+	// @all) resolved to at send time: members only, sender excluded.
+	Mentions []string `json:"mentions"`
+	// Location is set for kind "location".
+	Location *Location `json:"location,omitempty"`
+	// System is set for kind "system": messages the server writes.
+	System *SystemEvent `json:"system,omitempty"`
+	// EditedAt is set once the sender edited the body.
+	EditedAt *time.Time `json:"edited_at,omitempty"`
+	// DeletedAt marks a tombstone: body, attachments, mentions and
+	// location are gone, the seq stays.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 // MessageQuery selects a page of a conversation's history. With Before > 0
@@ -42,7 +58,8 @@ type MessageStore interface {
 	// AppendMessage stores m: it assigns m.Seq (last_seq+1 of the
 	// conversation, in the same transaction that inserts the row) and
 	// updates the conversation's last activity. m.ID, ConversationID,
-	// SenderID, ClientID, Body, ReplyToSeq and CreatedAt are set by the caller.
+	// SenderID, ClientID, Body, ReplyToSeq, CreatedAt, Kind, Mentions,
+	// Location and System are set by the caller.
 	// If the sender already sent a message with the same ClientID in this
 	// conversation, the stored original is returned with created=false and
 	// nothing changes. attachmentIDs are linked to the message in the same

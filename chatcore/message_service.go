@@ -3,6 +3,7 @@ package chatcore
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -14,6 +15,10 @@ type SendRequest struct {
 	Body           string   `json:"body"`
 	ReplyToSeq     int64    `json:"reply_to_seq,omitempty"`
 	AttachmentIDs  []string `json:"attachment_ids,omitempty"`
+	// Kind is "text" (default), "media" (implied by attachments) or
+	// "location" (Location required). "system" is the server's alone.
+	Kind     MessageKind `json:"kind,omitempty"`
+	Location *Location   `json:"location,omitempty"`
 }
 
 // validate checks what can be checked without the store.
@@ -29,12 +34,35 @@ func (r *SendRequest) validate() error {
 		return Errorf(ETooLarge, "body must be at most %d bytes", MaxBodyBytes)
 	case !utf8.ValidString(r.Body):
 		return Errorf(EInvalid, "body must be valid UTF-8")
-	case r.Body == "" && len(r.AttachmentIDs) == 0:
+	case r.Body == "" && len(r.AttachmentIDs) == 0 && r.Kind != MessageLocation:
 		return Errorf(EInvalid, "body must not be empty")
 	case len(r.AttachmentIDs) > MaxAttachments:
 		return Errorf(ETooLarge, "at most %d attachments per message", MaxAttachments)
 	case r.ReplyToSeq < 0:
 		return Errorf(EInvalid, "reply_to_seq must not be negative")
+	}
+	switch r.Kind {
+	case "", MessageText, MessageMedia:
+		if r.Location != nil {
+			return Errorf(EInvalid, "location is only for kind location")
+		}
+		if r.Kind == MessageMedia && len(r.AttachmentIDs) == 0 {
+			return Errorf(EInvalid, "kind media needs attachment_ids")
+		}
+	case MessageLocation:
+		if r.Location == nil {
+			return Errorf(EInvalid, "kind location needs location")
+		}
+		if len(r.AttachmentIDs) > 0 {
+			return Errorf(EInvalid, "a location message has no attachments")
+		}
+		if err := r.Location.validate(); err != nil {
+			return err
+		}
+	case MessageSystem:
+		return Errorf(EInvalid, "system messages are written by the server")
+	default:
+		return Errorf(EInvalid, "kind must be text, media or location")
 	}
 	seen := make(map[string]struct{}, len(r.AttachmentIDs))
 	for _, id := range r.AttachmentIDs {
@@ -47,6 +75,17 @@ func (r *SendRequest) validate() error {
 		seen[id] = struct{}{}
 	}
 	return nil
+}
+
+// kind is the stored kind: media whenever attachments are present.
+func (r *SendRequest) kind() MessageKind {
+	switch {
+	case r.Kind == MessageLocation:
+		return MessageLocation
+	case len(r.AttachmentIDs) > 0:
+		return MessageMedia
+	}
+	return MessageText
 }
 
 // MessageService stores and pages messages and wakes offline members.
@@ -105,8 +144,10 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 		return nil, false, err
 	}
 	var members []string
-	if req.ReplyToSeq > 0 {
-		// One query gives both membership and the last seq to check against.
+	mentions := []string{}
+	if req.ReplyToSeq > 0 || strings.IndexByte(req.Body, '@') >= 0 {
+		// One query gives membership, the last seq to check a reply
+		// against and the members (with roles) mentions resolve to.
 		conv, err := s.store.ConversationForUser(ctx, req.ConversationID, callerID)
 		if err != nil {
 			if ErrorCode(err) == ENotFound {
@@ -120,6 +161,9 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 		members = make([]string, len(conv.Members))
 		for i, m := range conv.Members {
 			members[i] = m.UserID
+		}
+		if mentions, err = s.resolveMentions(ctx, req.Body, conv, callerID); err != nil {
+			return nil, false, err
 		}
 	} else {
 		var err error
@@ -140,6 +184,9 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 		Body:           req.Body,
 		ReplyToSeq:     req.ReplyToSeq,
 		CreatedAt:      s.clock.Now().UTC(),
+		Kind:           req.kind(),
+		Mentions:       mentions,
+		Location:       req.Location,
 	}
 	msg, created, err := s.store.AppendMessage(ctx, m, req.AttachmentIDs)
 	if err != nil {

@@ -133,3 +133,24 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+type roleRequest struct {
+	Role chatcore.MemberRole `json:"role"`
+}
+
+// handleSetMemberRole serves PATCH /members/{user_id} {role}: the owner
+// makes a member an admin or a plain member.
+func (s *Server) handleSetMemberRole(w http.ResponseWriter, r *http.Request) {
+	me := chatcore.UserFromContext(r.Context())
+	var req roleRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	conv, err := s.cfg.Conversations.SetMemberRole(r.Context(), me.ID, r.PathValue("id"), r.PathValue("user_id"), req.Role)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, conversationReply{Conversation: conv})
+}

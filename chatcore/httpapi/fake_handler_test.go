@@ -271,6 +271,16 @@ func (f *fakeChat) RemoveMember(_ context.Context, callerID, convID, _ string) e
 	return err
 }
 
+func (f *fakeChat) SetMemberRole(_ context.Context, callerID, convID, _ string, role chatcore.MemberRole) (*chatcore.Conversation, error) {
+	if err := f.enter("SetMemberRole"); err != nil {
+		return nil, err
+	}
+	if role != chatcore.GroupAdmin && role != chatcore.GroupMember {
+		return nil, chatcore.Errorf(chatcore.EInvalid, "role must be admin or member")
+	}
+	return f.member(convID, callerID, chatcore.ENotFound)
+}
+
 // chatcore.MessageService
 
 func (f *fakeChat) Send(_ context.Context, callerID string, req chatcore.SendRequest) (*chatcore.Message, bool, error) {
@@ -289,7 +299,10 @@ func (f *fakeChat) Send(_ context.Context, callerID string, req chatcore.SendReq
 	}
 	m := &chatcore.Message{ID: fmt.Sprintf("m%d", len(f.msgs[req.ConversationID])+1), ConversationID: req.ConversationID,
 		Seq: int64(len(f.msgs[req.ConversationID]) + 1), ClientID: req.ClientID, SenderID: callerID, Body: req.Body,
-		Attachments: []*chatcore.Attachment{}, CreatedAt: fakeNow}
+		Attachments: []*chatcore.Attachment{}, CreatedAt: fakeNow, Kind: chatcore.MessageText, Mentions: []string{}, Location: req.Location}
+	if req.Kind == chatcore.MessageLocation {
+		m.Kind = chatcore.MessageLocation
+	}
 	f.msgs[req.ConversationID] = append(f.msgs[req.ConversationID], m)
 	return m, true, nil
 }

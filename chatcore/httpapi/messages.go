@@ -64,10 +64,12 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 }
 
 type sendRequest struct {
-	ClientID      string   `json:"client_id"`
-	Body          string   `json:"body"`
-	ReplyToSeq    int64    `json:"reply_to_seq"`
-	AttachmentIDs []string `json:"attachment_ids"`
+	ClientID      string               `json:"client_id"`
+	Body          string               `json:"body"`
+	ReplyToSeq    int64                `json:"reply_to_seq"`
+	AttachmentIDs []string             `json:"attachment_ids"`
+	Kind          chatcore.MessageKind `json:"kind"`
+	Location      *chatcore.Location   `json:"location"`
 }
 
 // handleSend stores a message: 201 when new, 200 with the original when
@@ -89,6 +91,8 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		Body:           req.Body,
 		ReplyToSeq:     req.ReplyToSeq,
 		AttachmentIDs:  req.AttachmentIDs,
+		Kind:           req.Kind,
+		Location:       req.Location,
 	})
 	if err != nil {
 		s.writeError(w, r, err)

@@ -300,7 +300,7 @@ func TestConversationsAndMessages(t *testing.T) {
 		t.Errorf("hank's conversations = %+v, want one with 1 unread and a last message", list.Conversations)
 	}
 
-	// A group: members may add, the creator may remove, anyone may leave.
+	// A group: the owner (creator) and admins add and remove, anyone may leave.
 	var g2 conversationReply
 	e.must(201, "POST", "/v1/conversations", gina.access, map[string]any{"member_ids": []string{hank.user.ID, ivan.user.ID}, "title": "trip"}, &g2)
 	gbase := "/v1/conversations/" + g2.Conversation.ID
@@ -309,8 +309,24 @@ func TestConversationsAndMessages(t *testing.T) {
 	if r := e.do("GET", gbase, ivan.access, nil); r.status != 404 {
 		t.Errorf("left member reads group: %d, want 404", r.status)
 	}
+	if r := e.do("POST", gbase+"/members", hank.access, map[string]any{"user_ids": []string{ivan.user.ID}}); r.status != 403 {
+		t.Errorf("plain member adds: %d, want 403", r.status)
+	}
+	e.must(200, "PATCH", gbase+"/members/"+hank.user.ID, gina.access, map[string]any{"role": "admin"}, nil)
 	e.must(200, "POST", gbase+"/members", hank.access, map[string]any{"user_ids": []string{ivan.user.ID}}, nil)
 	e.must(204, "DELETE", gbase+"/members/"+ivan.user.ID, gina.access, nil, nil)
+	var hist messagesReply
+	e.must(200, "GET", gbase+"/messages?after=0", hank.access, nil, &hist)
+	var events []string
+	for _, m := range hist.Messages {
+		if m.Kind != chatcore.MessageSystem || m.System == nil {
+			t.Fatalf("group history holds %+v, want only system messages", m)
+		}
+		events = append(events, m.System.Event)
+	}
+	if got, want := strings.Join(events, " "), "member_left role_changed member_added member_removed"; got != want {
+		t.Errorf("system events %q, want %q", got, want)
+	}
 }
 
 func checkSeqs(t *testing.T, what string, got, want []int64) {

@@ -41,6 +41,7 @@ func (s *Server) routeTable() []route {
 		{"POST /v1/conversations/{id}/members", user(s.handleAddMembers)},
 		{"DELETE /v1/conversations/{id}/members", user(s.handleRemoveMember)},
 		{"DELETE /v1/conversations/{id}/members/{user_id}", user(s.handleRemoveMember)},
+		{"PATCH /v1/conversations/{id}/members/{user_id}", user(s.handleSetMemberRole)},
 		{"GET /v1/conversations/{id}/messages", user(s.handleMessages)},
 		{"POST /v1/conversations/{id}/messages", user(s.handleSend)},
 		{"POST /v1/conversations/{id}/read", user(s.handleRead)},

@@ -24,16 +24,18 @@ const frameTimeout = 15 * time.Second
 
 // clientFrame is any client→server frame; Type says which fields matter.
 type clientFrame struct {
-	Type           string   `json:"type"`
-	Ref            string   `json:"ref"`
-	ClientID       string   `json:"client_id"`
-	ConversationID string   `json:"conversation_id"`
-	Body           string   `json:"body"`
-	ReplyToSeq     int64    `json:"reply_to_seq"`
-	AttachmentIDs  []string `json:"attachment_ids"`
-	Seq            int64    `json:"seq"`
-	State          string   `json:"state"`
-	AccessToken    string   `json:"access_token"`
+	Type           string               `json:"type"`
+	Ref            string               `json:"ref"`
+	ClientID       string               `json:"client_id"`
+	ConversationID string               `json:"conversation_id"`
+	Body           string               `json:"body"`
+	ReplyToSeq     int64                `json:"reply_to_seq"`
+	AttachmentIDs  []string             `json:"attachment_ids"`
+	Kind           chatcore.MessageKind `json:"kind"`
+	Location       *chatcore.Location   `json:"location"`
+	Seq            int64                `json:"seq"`
+	State          string               `json:"state"`
+	AccessToken    string               `json:"access_token"`
 }
 
 // ref is what an error frame echoes so the client can match it: the
@@ -144,6 +146,8 @@ func (c *wsConn) handleSend(ctx context.Context, f *clientFrame) error {
 		Body:           f.Body,
 		ReplyToSeq:     f.ReplyToSeq,
 		AttachmentIDs:  f.AttachmentIDs,
+		Kind:           f.Kind,
+		Location:       f.Location,
 	})
 	if err != nil {
 		return err

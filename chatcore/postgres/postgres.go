@@ -55,8 +55,8 @@ const appendMessageSQL = `WITH c AS (
 		SELECT 1 FROM messages WHERE conversation_id = $2 AND sender_id = $4::text AND client_id = NULLIF($3::text, ''))
 	RETURNING last_seq
 )
-INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at)
-SELECT $1::text, $2, c.last_seq, NULLIF($3::text, ''), $4::text, $5::text, $6::bigint, $7 FROM c
+INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at, kind, mentions, system, location)
+SELECT $1::text, $2, c.last_seq, NULLIF($3::text, ''), $4::text, $5::text, $6::bigint, $7, $8::text, $9::text, $10::text, $11::text FROM c
 RETURNING seq`
 
 // Open connects to the database at url (postgres://user:pass@host:port/db)

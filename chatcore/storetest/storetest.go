@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"Devices", testDevices},
 		{"NotificationPrefs", testNotificationPrefs},
 		{"UnreadCount", testUnreadCount},
+		{"MessageKinds", testMessageKinds},
+		{"MemberRoles", testMemberRoles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,7 +70,12 @@ VALUES ($1, $2, $3, $4, $5, 0, $6)`,
 			c.ID, string(c.Kind), c.Title, c.CreatedBy, s.t(c.CreatedAt), s.t(c.LastActivityAt)); err != nil {
 			return err
 		}
-		return s.insertMembers(ctx, tx, c.ID, memberIDs, c.CreatedAt, 0)
+		if err := s.insertMembers(ctx, tx, c.ID, memberIDs, c.CreatedAt, 0); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2`,
+			c.ID, c.CreatedBy, string(chatcore.GroupOwner))
+		return err
 	})
 	if s.d.IsUniqueViolation(err) {
 		return chatcore.Errorf(chatcore.EConflict, "conversation %s exists", c.ID)
@@ -80,7 +85,11 @@ VALUES ($1, $2, $3, $4, $5, 0, $6)`,
 	}
 	c.Members = make([]chatcore.Member, 0, len(memberIDs))
 	for _, id := range memberIDs {
-		c.Members = append(c.Members, chatcore.Member{UserID: id, JoinedAt: c.CreatedAt})
+		role := chatcore.GroupMember
+		if id == c.CreatedBy {
+			role = chatcore.GroupOwner
+		}
+		c.Members = append(c.Members, chatcore.Member{UserID: id, JoinedAt: c.CreatedAt, Role: role})
 	}
 	return nil
 }
@@ -297,7 +306,7 @@ func (s *Store) fillMembers(ctx context.Context, q queryer, convs []*chatcore.Co
 		ids = append(ids, c.ID)
 	}
 	cond, args := s.in("conversation_id", 1, ids)
-	rows, err := q.QueryContext(ctx, `SELECT conversation_id, user_id, joined_at, delivered_seq, read_seq FROM members
+	rows, err := q.QueryContext(ctx, `SELECT conversation_id, user_id, joined_at, delivered_seq, read_seq, role FROM members
 WHERE `+cond+` ORDER BY conversation_id, joined_at, user_id`, args...)
 	if err != nil {
 		return fmt.Errorf("load members: %w", err)
@@ -307,7 +316,7 @@ WHERE `+cond+` ORDER BY conversation_id, joined_at, user_id`, args...)
 		var convID string
 		var m chatcore.Member
 		var joined timeCol
-		if err := rows.Scan(&convID, &m.UserID, &joined, &m.DeliveredSeq, &m.ReadSeq); err != nil {
+		if err := rows.Scan(&convID, &m.UserID, &joined, &m.DeliveredSeq, &m.ReadSeq, &m.Role); err != nil {
 			return fmt.Errorf("load members: %w", err)
 		}
 		m.JoinedAt = joined.T
@@ -394,11 +403,35 @@ func (s *Store) AddMembers(ctx context.Context, id string, userIDs []string, now
 	return nil
 }
 
-// RemoveMember removes a member. ENotFound if not a member.
+// RemoveMember removes a member. ENotFound if not a member. When the
+// group's owner goes, the oldest admin (else the oldest member) becomes
+// owner in the same transaction.
 func (s *Store) RemoveMember(ctx context.Context, id, userID string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM members WHERE conversation_id = $1 AND user_id = $2`, id, userID)
-	if err != nil {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var role string
+		err := tx.QueryRowContext(ctx, `DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 RETURNING role`, id, userID).Scan(&role)
+		if err != nil {
+			return notFound(err, "%s is not a member of %s", userID, id)
+		}
+		if chatcore.MemberRole(role) != chatcore.GroupOwner {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE members SET role = 'owner' WHERE conversation_id = $1 AND user_id = (
+	SELECT user_id FROM members WHERE conversation_id = $1
+	ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_at, user_id LIMIT 1)`, id)
+		return err
+	})
+	if err != nil && chatcore.ErrorCode(err) != chatcore.ENotFound {
 		return fmt.Errorf("remove member: %w", err)
+	}
+	return err
+}
+
+// SetMemberRole sets a member's role. ENotFound if not a member.
+func (s *Store) SetMemberRole(ctx context.Context, id, userID string, role chatcore.MemberRole) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2`, id, userID, string(role))
+	if err != nil {
+		return fmt.Errorf("set member role: %w", err)
 	}
 	return mustAffect(res, "%s is not a member of %s", userID, id)
 }

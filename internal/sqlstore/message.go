@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,20 +11,78 @@ import (
 )
 
 // messageCols are the columns scanMessage reads, from table alias m.
-const messageCols = `m.id, m.conversation_id, m.seq, COALESCE(m.client_id, ''), m.sender_id, m.body, m.reply_to_seq, m.created_at`
+const messageCols = `m.id, m.conversation_id, m.seq, COALESCE(m.client_id, ''), m.sender_id, m.body, m.reply_to_seq, m.created_at,
+m.kind, m.mentions, m.system, m.location, m.edited_at, m.deleted_at`
 
 // errDuplicate ends an append transaction whose client_id turned out taken.
 var errDuplicate = errors.New("sqlstore: duplicate client id")
 
 func scanMessage(row interface{ Scan(...any) error }) (*chatcore.Message, error) {
 	var m chatcore.Message
-	var created timeCol
-	if err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.ClientID, &m.SenderID, &m.Body, &m.ReplyToSeq, &created); err != nil {
+	var created, edited, deleted timeCol
+	var kind, mentions, system, location string
+	if err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.ClientID, &m.SenderID, &m.Body, &m.ReplyToSeq, &created,
+		&kind, &mentions, &system, &location, &edited, &deleted); err != nil {
 		return nil, err
 	}
-	m.CreatedAt = created.T
+	m.CreatedAt, m.EditedAt, m.DeletedAt = created.T, edited.ptr(), deleted.ptr()
+	m.Kind = chatcore.MessageKind(kind)
+	if m.Kind == "" {
+		m.Kind = chatcore.MessageText
+	}
+	m.Mentions = []string{}
+	if err := unmarshalCol(mentions, &m.Mentions); err != nil {
+		return nil, fmt.Errorf("message %s mentions: %w", m.ID, err)
+	}
+	if system != "" {
+		m.System = new(chatcore.SystemEvent)
+		if err := unmarshalCol(system, m.System); err != nil {
+			return nil, fmt.Errorf("message %s system: %w", m.ID, err)
+		}
+	}
+	if location != "" {
+		m.Location = new(chatcore.Location)
+		if err := unmarshalCol(location, m.Location); err != nil {
+			return nil, fmt.Errorf("message %s location: %w", m.ID, err)
+		}
+	}
 	m.Attachments = []*chatcore.Attachment{}
 	return &m, nil
+}
+
+// prepareMessage fills the defaults of the columns issue 11 added.
+func prepareMessage(m *chatcore.Message) {
+	if m.Kind == "" {
+		m.Kind = chatcore.MessageText
+	}
+	if m.Mentions == nil {
+		m.Mentions = []string{}
+	}
+}
+
+// mentionsCol encodes m.Mentions (” when none).
+func mentionsCol(m *chatcore.Message) string {
+	if len(m.Mentions) == 0 {
+		return ""
+	}
+	return jsonCol(m.Mentions)
+}
+
+// jsonCol encodes v as JSON text, ” for a nil pointer.
+func jsonCol[T any](v T) string {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" {
+		return ""
+	}
+	return string(b)
+}
+
+// unmarshalCol decodes a JSON text column; ” leaves v as it is.
+func unmarshalCol(col string, v any) error {
+	if col == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(col), v)
 }
 
 func scanMessages(rows *sql.Rows, err error) ([]*chatcore.Message, error) {
@@ -50,6 +109,7 @@ func scanMessages(rows *sql.Rows, err error) ([]*chatcore.Message, error) {
 // sender's completed uploads; ETooLarge past chatcore.MaxAttachments.
 func (s *Store) AppendMessage(ctx context.Context, m *chatcore.Message, attachmentIDs []string) (*chatcore.Message, bool, error) {
 	m.CreatedAt = UTC(m.CreatedAt)
+	prepareMessage(m)
 	if len(attachmentIDs) > chatcore.MaxAttachments {
 		return nil, false, chatcore.Errorf(chatcore.ETooLarge, "at most %d attachments per message", chatcore.MaxAttachments)
 	}
@@ -57,7 +117,8 @@ func (s *Store) AppendMessage(ctx context.Context, m *chatcore.Message, attachme
 	if len(attachmentIDs) == 0 && s.d.AppendMessageSQL != "" {
 		var seq int64
 		err = s.write.QueryRowContext(ctx, s.d.AppendMessageSQL,
-			m.ID, m.ConversationID, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt)).Scan(&seq)
+			m.ID, m.ConversationID, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt),
+			string(m.Kind), mentionsCol(m), jsonCol(m.System), jsonCol(m.Location)).Scan(&seq)
 		switch {
 		case errors.Is(err, sql.ErrNoRows) && m.ClientID == "":
 			return nil, false, chatcore.Errorf(chatcore.ENotFound, "no conversation %s", m.ConversationID)
@@ -133,9 +194,11 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, m *chatcore.Message, a
 	if err != nil {
 		return nil, notFound(err, "no conversation %s", m.ConversationID)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at)
-VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8)`,
-		m.ID, m.ConversationID, seq, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt))
+	_, err = tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at,
+kind, mentions, system, location)
+VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8, $9, $10, $11, $12)`,
+		m.ID, m.ConversationID, seq, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt),
+		string(m.Kind), mentionsCol(m), jsonCol(m.System), jsonCol(m.Location))
 	if s.d.IsUniqueViolation(err) {
 		return nil, errDuplicate
 	}

@@ -36,7 +36,8 @@ type Dialect struct {
 	// AppendMessageSQL, when set, is one statement that raises the
 	// conversation's last_seq and inserts the message with it, returning
 	// seq; its arguments are id, conversation_id, client_id, sender_id,
-	// body, reply_to_seq, created_at. It returns no row when the
+	// body, reply_to_seq, created_at, kind, mentions, system, location
+	// (the last three JSON text, '' when absent). It returns no row when the
 	// conversation does not exist or the client_id is stored already, and
 	// must fail (unique violation) rather than consume a seq when a
 	// concurrent duplicate wins. AppendMessage uses it for messages without
