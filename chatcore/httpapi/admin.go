@@ -130,7 +130,7 @@ func (s *Server) adminUI() http.Handler {
 				Expires:  exp,
 				MaxAge:   int(exp.Sub(s.cfg.Clock.Now()).Seconds()),
 				HttpOnly: true,
-				Secure:   r.TLS != nil,
+				Secure:   r.TLS != nil || s.cfg.SecureCookies,
 				SameSite: http.SameSiteStrictMode,
 			})
 			// Drop the token from the address bar and history.

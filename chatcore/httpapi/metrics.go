@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -110,8 +111,20 @@ func MetricsHooks(reg *prometheus.Registry) chatcore.Hooks {
 }
 
 func (s *Server) metricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
+	h := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+	})
+	if s.cfg.MetricsToken == "" {
+		return h
+	}
+	want := []byte(s.cfg.MetricsToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(bearerToken(r)), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			writeCodeError(w, chatcore.EUnauthorized, "metrics need the metrics bearer token")
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -55,7 +57,7 @@ func (s *Server) routeTable() []route {
 		{"DELETE /v1/devices/{id}", user(s.handleDeleteDevice)},
 
 		// Real time.
-		{"GET /v1/ws", http.HandlerFunc(s.handleWebSocket)},
+		{wsPattern, http.HandlerFunc(s.handleWebSocket)},
 
 		// Uploads and attachments.
 		{"POST /v1/uploads", user(s.handleCreateUpload)},
@@ -78,6 +80,47 @@ func (s *Server) routeTable() []route {
 	}
 }
 
+// wsPattern is the WebSocket route: the only one without a body deadline
+// (it has no body; the socket sets its own deadlines once upgraded).
+const wsPattern = "GET /v1/ws"
+
+// bodyDeadline bounds the time to read r's body to BodyReadTimeout and
+// lifts the bound once the body has been read to its end, so a handler that
+// takes a while to answer is not cut off by the connection's background
+// read. Requests without a body get no deadline.
+func (s *Server) bodyDeadline(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		if err := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout)); err != nil {
+			// Not a real connection (a test recorder): nothing to bound.
+			h.ServeHTTP(w, r)
+			return
+		}
+		r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody clears the connection's read deadline at the end of the body.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
 // buildMux registers the route table, the configured mounts and a JSON
 // fallback for unknown paths and methods.
 func (s *Server) buildMux() (mux *http.ServeMux, err error) {
@@ -89,10 +132,14 @@ func (s *Server) buildMux() (mux *http.ServeMux, err error) {
 		}
 	}()
 	for _, rt := range s.routes {
-		mux.Handle(rt.pattern, rt.handler)
+		h := rt.handler
+		if rt.pattern != wsPattern {
+			h = s.bodyDeadline(h)
+		}
+		mux.Handle(rt.pattern, h)
 	}
 	for pattern, h := range s.cfg.Mounts {
-		mux.Handle(pattern, h)
+		mux.Handle(pattern, s.bodyDeadline(h))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.handleNoRoute(mux, w, r)

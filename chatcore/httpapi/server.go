@@ -23,6 +23,8 @@ const (
 	DefaultWriteTimeout    = 10 * time.Second
 	DefaultSendBuffer      = 256
 	DefaultShutdownMessage = "server shutting down"
+	// DefaultBodyReadTimeout bounds reading one REST request body.
+	DefaultBodyReadTimeout = 15 * time.Second
 )
 
 // RateLimits bounds request rates. A zero field takes the documented default;
@@ -121,6 +123,15 @@ type Config struct {
 	// TrustForwardedFor makes the per-IP auth limit use the last address of
 	// X-Forwarded-For (set it only behind a proxy that appends it).
 	TrustForwardedFor bool
+	// SecureCookies marks the admin dashboard cookie Secure even when this
+	// node does not terminate TLS itself (set it when the public URL is
+	// https, i.e. behind a TLS proxy).
+	SecureCookies bool
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// (Authorization: Bearer …); without it /metrics answers 401. Empty:
+	// /metrics is open, so only leave it empty when the public listener is
+	// not reachable by clients or a proxy blocks /metrics.
+	MetricsToken string
 	// NoAccessLog turns off the access log: one info line per request with
 	// method, route pattern, status, duration_ms, bytes, request_id and
 	// user_id (never the path, query string or headers). Default on.
@@ -132,6 +143,13 @@ type Config struct {
 	// MaxBodyBytes is the largest REST request body; larger answers 413.
 	// Default 1 MiB.
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds the time to read a request body on every
+	// route and mount except the WebSocket (a client that announces a body
+	// and never sends it is cut off, so slow-body floods cannot pin
+	// connections). A mount expecting large bodies extends its own deadline
+	// once it has checked the request (the dev-mode object store does, after
+	// the signature and size). Default 15 s.
+	BodyReadTimeout time.Duration
 	// PingInterval between WebSocket pings (and presence heartbeats); a
 	// peer that does not answer within one interval is dropped. Default 25 s.
 	PingInterval time.Duration
@@ -178,6 +196,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.BodyReadTimeout <= 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = DefaultPingInterval
