@@ -33,6 +33,7 @@ const (
 	msgBadCredentials    = "invalid username or password"
 	msgTokenExpired      = "token expired"
 	msgInvalidToken      = "invalid token"
+	msgSessionRevoked    = "session revoked; please log in again"
 	msgBadRefreshToken   = "invalid refresh token"
 	msgRefreshExpired    = "refresh token expired"
 	msgRefreshTokenReuse = "refresh token already used; please log in again"
@@ -67,15 +68,21 @@ type AuthService interface {
 	// tokens succeed (idempotent). Only internal errors.
 	Logout(ctx context.Context, refreshToken string) error
 	// Authenticate verifies an access token and returns its user and
-	// expiry. Errors: EUnauthorized ("token expired" or "invalid token").
+	// expiry. Errors: EUnauthorized ("token expired", "invalid token", or
+	// "session revoked; please log in again" once its session was logged
+	// out or revoked, on every node at once).
 	Authenticate(ctx context.Context, accessToken string) (*User, time.Time, error)
 	// SessionID returns the session (refresh-token family) an access token
 	// was issued in; "" for tokens issued before sessions were recorded.
 	// Errors: EUnauthorized, as Authenticate.
 	SessionID(ctx context.Context, accessToken string) (string, error)
-	// EnsureAdmin creates the admin account or makes an existing user
-	// admin with that password. Errors: EInvalid.
-	EnsureAdmin(ctx context.Context, username, password string) (*User, error)
+	// EnsureAdmin creates the admin account, or sets the password of the
+	// existing admin of that name. An existing account that is not an admin
+	// (someone registered the name first) is promoted only when
+	// promoteExisting is true; otherwise EConflict. Whenever the password or
+	// role changes, every session of the account is revoked. Errors:
+	// EInvalid, EConflict.
+	EnsureAdmin(ctx context.Context, username, password string, promoteExisting bool) (*User, error)
 }
 
 // authService implements AuthService.
@@ -263,9 +270,21 @@ func (s *authService) SessionID(_ context.Context, accessToken string) (string, 
 // Authenticate verifies an access token and returns its user and expiry.
 // Errors: EUnauthorized with message "token expired" or "invalid token".
 func (s *authService) Authenticate(ctx context.Context, accessToken string) (*User, time.Time, error) {
-	userID, exp, err := s.verifyAccessToken(accessToken)
+	c, err := s.accessClaims(accessToken)
 	if err != nil {
 		return nil, time.Time{}, err
+	}
+	userID, exp := c.Subject, c.ExpiresAt.Time
+	if c.Session != "" {
+		// A logged-out or revoked session's access tokens stop working at
+		// once on every node (they share the store), not only at expiry.
+		active, err := s.store.SessionActive(ctx, c.Session)
+		if err != nil {
+			return nil, time.Time{}, internalError("authenticate", err)
+		}
+		if !active {
+			return nil, time.Time{}, Errorf(EUnauthorized, msgSessionRevoked)
+		}
 	}
 	u, err := s.store.UserByID(ctx, userID)
 	if err != nil {
@@ -277,9 +296,9 @@ func (s *authService) Authenticate(ctx context.Context, accessToken string) (*Us
 	return u, exp, nil
 }
 
-// EnsureAdmin creates the admin account, or makes an existing user with
-// that username an admin with that password. Errors: EInvalid.
-func (s *authService) EnsureAdmin(ctx context.Context, username, password string) (*User, error) {
+// EnsureAdmin creates the admin account, or updates the existing admin of
+// that name; see AuthService.EnsureAdmin. Errors: EInvalid, EConflict.
+func (s *authService) EnsureAdmin(ctx context.Context, username, password string, promoteExisting bool) (*User, error) {
 	username = normalizeUsername(username)
 	if err := validateUsername(username); err != nil {
 		return nil, err
@@ -287,20 +306,33 @@ func (s *authService) EnsureAdmin(ctx context.Context, username, password string
 	if err := validatePassword(password); err != nil {
 		return nil, err
 	}
-	hash, err := s.hashPassword(password)
-	if err != nil {
-		return nil, internalError("ensure admin", err)
-	}
-	u, _, err := s.store.UserByUsername(ctx, username)
+	u, oldHash, err := s.store.UserByUsername(ctx, username)
 	switch ErrorCode(err) {
 	case "":
+		if u.Role != RoleAdmin && !promoteExisting {
+			return nil, Errorf(EConflict, "account %q exists and is not an admin: refusing to promote it (whoever registered the name would become admin); pick another admin username or allow promoting it explicitly", username)
+		}
+		if u.Role == RoleAdmin && verifyPassword(oldHash, password) {
+			return u, nil // nothing changes: sessions stay
+		}
+		hash, err := s.hashPassword(password)
+		if err != nil {
+			return nil, internalError("ensure admin", err)
+		}
 		if err := s.store.SetUserCredentials(ctx, u.ID, RoleAdmin, hash); err != nil {
 			return nil, internalError("ensure admin", err)
 		}
 		u.Role = RoleAdmin
+		if err := s.revokeUserSessions(ctx, u.ID); err != nil {
+			return nil, internalError("ensure admin", err)
+		}
 		return u, nil
 	case ENotFound:
 	default:
+		return nil, internalError("ensure admin", err)
+	}
+	hash, err := s.hashPassword(password)
+	if err != nil {
 		return nil, internalError("ensure admin", err)
 	}
 	id, err := newID()
@@ -310,11 +342,28 @@ func (s *authService) EnsureAdmin(ctx context.Context, username, password string
 	u = &User{ID: id, Username: username, DisplayName: username, Role: RoleAdmin, CreatedAt: s.clock.Now().UTC()}
 	if err := s.store.CreateUser(ctx, u, hash); err != nil {
 		if ErrorCode(err) == EConflict { // created concurrently: update it instead
-			return s.EnsureAdmin(ctx, username, password)
+			return s.EnsureAdmin(ctx, username, password, promoteExisting)
 		}
 		return nil, internalError("ensure admin", err)
 	}
 	return u, nil
+}
+
+// revokeUserSessions revokes every session of a user and removes the push
+// devices bound to them: their refresh and access tokens stop working.
+func (s *authService) revokeUserSessions(ctx context.Context, userID string) error {
+	fams, err := s.store.RevokeUserSessions(ctx, userID, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	if s.devices != nil {
+		for _, f := range fams {
+			if _, err := s.devices.DeleteSessionDevices(ctx, f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // issue returns a new access token and a new refresh token for u; the

@@ -168,15 +168,27 @@ func TestRefreshExpiryAndLogout(t *testing.T) {
 func TestEnsureAdmin(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	u, err := h.svc.Auth.EnsureAdmin(ctx, "root", "admin-password")
+	u, err := h.svc.Auth.EnsureAdmin(ctx, "root", "admin-password", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u.Role != chatcore.RoleAdmin {
 		t.Errorf("got role %q, want admin", u.Role)
 	}
-	// Again, with a new password: same account, new password.
-	u2, err := h.svc.Auth.EnsureAdmin(ctx, "root", "new-admin-password")
+	old, err := h.svc.Auth.Login(ctx, "root", "admin-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same password again: nothing changes, the session stays.
+	if _, err := h.svc.Auth.EnsureAdmin(ctx, "root", "admin-password", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.svc.Auth.Authenticate(ctx, old.AccessToken); err != nil {
+		t.Errorf("unchanged bootstrap revoked the session: %v", err)
+	}
+	// Again, with a new password: same account, new password, and every
+	// session of the old password revoked (issue 12).
+	u2, err := h.svc.Auth.EnsureAdmin(ctx, "root", "new-admin-password", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +198,12 @@ func TestEnsureAdmin(t *testing.T) {
 	if _, err := h.svc.Auth.Login(ctx, "root", "admin-password"); chatcore.ErrorCode(err) != chatcore.EUnauthorized {
 		t.Errorf("old password: got %v, want unauthorized", err)
 	}
+	if _, _, err := h.svc.Auth.Authenticate(ctx, old.AccessToken); chatcore.ErrorCode(err) != chatcore.EUnauthorized {
+		t.Errorf("access token of the old password: got %v, want unauthorized", err)
+	}
+	if _, err := h.svc.Auth.Refresh(ctx, old.RefreshToken); chatcore.ErrorCode(err) != chatcore.EUnauthorized {
+		t.Errorf("refresh token of the old password: got %v, want unauthorized", err)
+	}
 	res, err := h.svc.Auth.Login(ctx, "root", "new-admin-password")
 	if err != nil {
 		t.Fatal(err)
@@ -193,14 +211,50 @@ func TestEnsureAdmin(t *testing.T) {
 	if res.User.Role != chatcore.RoleAdmin {
 		t.Errorf("got role %q, want admin", res.User.Role)
 	}
-	// An existing ordinary user is promoted.
+	// An existing ordinary user is not promoted (whoever registered the
+	// name first would become admin)...
 	bob := h.MustRegister(t, "bob")
-	u3, err := h.svc.Auth.EnsureAdmin(ctx, "bob", "bob-admin-pw")
+	if _, err := h.svc.Auth.EnsureAdmin(ctx, "bob", "bob-admin-pw", false); chatcore.ErrorCode(err) != chatcore.EConflict {
+		t.Fatalf("promote existing user without the flag: got %v, want conflict", err)
+	}
+	if _, err := h.svc.Auth.Login(ctx, "bob", "bob-admin-pw"); chatcore.ErrorCode(err) != chatcore.EUnauthorized {
+		t.Errorf("refused bootstrap changed bob's password: %v", err)
+	}
+	if _, _, err := h.svc.Auth.Authenticate(ctx, bob.AccessToken); err != nil {
+		t.Errorf("refused bootstrap touched bob's session: %v", err)
+	}
+	// ...unless explicitly allowed; then their sessions are revoked.
+	u3, err := h.svc.Auth.EnsureAdmin(ctx, "bob", "bob-admin-pw", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u3.ID != bob.User.ID || u3.Role != chatcore.RoleAdmin {
 		t.Errorf("got %+v, want bob promoted", u3)
+	}
+	if _, _, err := h.svc.Auth.Authenticate(ctx, bob.AccessToken); chatcore.ErrorCode(err) != chatcore.EUnauthorized {
+		t.Errorf("bob's pre-promotion access token: got %v, want unauthorized", err)
+	}
+}
+
+// TestLogoutRevokesAccessToken: after logout the session's access token is
+// refused at once (issue 12), not only once it expires; other sessions of
+// the same user keep working.
+func TestLogoutRevokesAccessToken(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	a := h.MustRegister(t, "carol")
+	b, err := h.svc.Auth.Login(ctx, "carol", "password-carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Auth.Logout(ctx, a.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.svc.Auth.Authenticate(ctx, a.AccessToken); chatcore.ErrorCode(err) != chatcore.EUnauthorized {
+		t.Errorf("logged-out access token: got %v, want unauthorized", err)
+	}
+	if _, _, err := h.svc.Auth.Authenticate(ctx, b.AccessToken); err != nil {
+		t.Errorf("other session: %v", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package chatcore
 import (
 	"context"
 	"log/slog"
+	"slices"
 )
 
 // Presence statuses.
@@ -20,7 +21,8 @@ type PresenceService interface {
 	Disconnected(ctx context.Context, userID, connID string) error
 	// Heartbeat keeps a socket's presence entry alive. Only internal errors.
 	Heartbeat(ctx context.Context, userID, connID string) error
-	// Presence returns a user's presence. Errors: ENotFound (no such user).
+	// Presence returns a user's presence. Errors: ENotFound (no such
+	// user, or one who shares no conversation with the caller).
 	Presence(ctx context.Context, callerID, userID string) (PresenceStatus, error)
 }
 
@@ -67,10 +69,21 @@ func (s *presenceService) Heartbeat(ctx context.Context, userID, connID string) 
 	return nil
 }
 
-// Presence returns a user's presence. Errors: ENotFound (no such user).
+// Presence returns a user's presence. Errors: ENotFound (no such user, or
+// one who shares no conversation with the caller: strangers cannot watch
+// when someone is online).
 func (s *presenceService) Presence(ctx context.Context, callerID, userID string) (PresenceStatus, error) {
 	if _, err := s.users.User(ctx, callerID, userID); err != nil {
 		return PresenceStatus{}, err
+	}
+	if callerID != userID {
+		peers, err := s.store.PeerIDs(ctx, callerID)
+		if err != nil {
+			return PresenceStatus{}, internalError("presence peers", err, slog.String("user_id", callerID))
+		}
+		if !slices.Contains(peers, userID) {
+			return PresenceStatus{}, Errorf(ENotFound, "user not found")
+		}
 	}
 	st, err := s.presence.Status(ctx, userID)
 	if err != nil {

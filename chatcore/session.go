@@ -31,4 +31,10 @@ type SessionStore interface {
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
 	// RefreshTokenByHash returns ENotFound if none.
 	RefreshTokenByHash(ctx context.Context, hash string) (*RefreshToken, error)
+	// RevokeUserSessions revokes every token of every family of a user
+	// (password or role changed) and returns the families it revoked.
+	RevokeUserSessions(ctx context.Context, userID string, now time.Time) ([]string, error)
+	// SessionActive reports whether a family still has a token that is not
+	// revoked: false once it was logged out, revoked or caught replaying.
+	SessionActive(ctx context.Context, familyID string) (bool, error)
 }

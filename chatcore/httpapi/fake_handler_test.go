@@ -177,7 +177,7 @@ func (f *fakeChat) SessionID(_ context.Context, token string) (string, error) {
 	return "sess-" + id, nil
 }
 
-func (f *fakeChat) EnsureAdmin(context.Context, string, string) (*chatcore.User, error) {
+func (f *fakeChat) EnsureAdmin(context.Context, string, string, bool) (*chatcore.User, error) {
 	return nil, f.enter("EnsureAdmin")
 }
 

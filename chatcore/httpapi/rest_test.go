@@ -227,6 +227,12 @@ func TestUsersAndPresence(t *testing.T) {
 	if one.User.Username != "erin" {
 		t.Errorf("user = %+v, want erin", one.User)
 	}
+	// A stranger cannot watch erin's presence (issue 12): 404 as for a
+	// user who does not exist, until they share a conversation.
+	if r := e.do("GET", "/v1/users/"+erin.user.ID+"/presence", frank.access, nil); r.status != 404 {
+		t.Fatalf("stranger's presence: %d, want 404", r.status)
+	}
+	e.direct(frank, erin)
 	var p chatcore.PresenceStatus
 	e.must(200, "GET", "/v1/users/"+erin.user.ID+"/presence", frank.access, nil, &p)
 	if p.Status != "offline" {

@@ -155,7 +155,7 @@ func TestAdminRoutes(t *testing.T) {
 		c.Jobs = jobs
 		c.AdminUI = ui
 	}})
-	if _, err := e.svc.Auth.EnsureAdmin(context.Background(), "root", "root password 123"); err != nil {
+	if _, err := e.svc.Auth.EnsureAdmin(context.Background(), "root", "root password 123", false); err != nil {
 		t.Fatal(err)
 	}
 	var ar authReply
@@ -239,7 +239,7 @@ func TestAdminRoutes(t *testing.T) {
 
 func TestOptionalServicesUnavailable(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	if _, err := e.svc.Auth.EnsureAdmin(context.Background(), "root", "root password 123"); err != nil {
+	if _, err := e.svc.Auth.EnsureAdmin(context.Background(), "root", "root password 123", false); err != nil {
 		t.Fatal(err)
 	}
 	var ar authReply

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -122,5 +123,41 @@ func testRefreshTokenConcurrentUse(t *testing.T, s chatcore.Store) {
 	}
 	if ok != 1 || unauthorized != n-1 {
 		t.Errorf("concurrent use: got %d successes and %d unauthorized, want 1 and %d", ok, unauthorized, n-1)
+	}
+}
+
+// testRevokeUserSessions: revoking a user's sessions revokes every family of
+// that user (and only theirs), and SessionActive follows.
+func testRevokeUserSessions(t *testing.T, s chatcore.Store) {
+	u := MustUser(t, s, "gus")
+	other := MustUser(t, s, "hana")
+	fam1, fam2, fam3 := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	for _, tok := range []*chatcore.RefreshToken{newToken(u, fam1), newToken(u, fam1), newToken(u, fam2), newToken(other, fam3)} {
+		if err := s.CreateRefreshToken(ctx(t), tok); err != nil {
+			t.Fatalf("create refresh token: %v", err)
+		}
+	}
+	for _, f := range []string{fam1, fam2, fam3} {
+		if ok, err := s.SessionActive(ctx(t), f); err != nil || !ok {
+			t.Fatalf("SessionActive(%s) before revoking = %v, %v; want true", f, ok, err)
+		}
+	}
+	fams, err := s.RevokeUserSessions(ctx(t), u.ID, at(time.Minute))
+	if err != nil {
+		t.Fatalf("revoke user sessions: %v", err)
+	}
+	slices.Sort(fams)
+	want := []string{fam1, fam2}
+	slices.Sort(want)
+	if !slices.Equal(fams, want) {
+		t.Errorf("revoked families %v, want %v", fams, want)
+	}
+	for f, want := range map[string]bool{fam1: false, fam2: false, fam3: true, uuid.NewString(): false} {
+		if ok, err := s.SessionActive(ctx(t), f); err != nil || ok != want {
+			t.Errorf("SessionActive(%s) = %v, %v; want %v", f, ok, err, want)
+		}
+	}
+	if fams, err := s.RevokeUserSessions(ctx(t), u.ID, at(time.Hour)); err != nil || len(fams) != 0 {
+		t.Errorf("second revoke = %v, %v; want none", fams, err)
 	}
 }

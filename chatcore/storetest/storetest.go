@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"SetUserCredentials", testSetUserCredentials},
 		{"RefreshTokenRotation", testRefreshTokenRotation},
 		{"RefreshTokenConcurrentUse", testRefreshTokenConcurrentUse},
+		{"RevokeUserSessions", testRevokeUserSessions},
 		{"DirectConversation", testDirectConversation},
 		{"DirectConversationConcurrent", testDirectConversationConcurrent},
 		{"GroupMembership", testGroupMembership},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -105,7 +106,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	})
 
 	if cfg.AdminUsername != "" || cfg.AdminPassword != "" {
-		if _, err := chat.Auth.EnsureAdmin(ctx, cfg.AdminUsername, cfg.AdminPassword); err != nil {
+		if _, err := chat.Auth.EnsureAdmin(ctx, cfg.AdminUsername, cfg.AdminPassword, cfg.AdminPromoteExisting); err != nil {
 			return fmt.Errorf("admin account %q: %w", cfg.AdminUsername, err)
 		}
 		logger.Info("admin account ready", slog.String("username", cfg.AdminUsername))
@@ -170,6 +171,8 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		},
 		TrustForwardedFor: cfg.TrustForwardedFor,
 		NoAccessLog:       !cfg.AccessLog,
+		MetricsToken:      cfg.MetricsToken,
+		SecureCookies:     strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
 	})
 	if err != nil {
 		return err

@@ -26,6 +26,11 @@ type Config struct {
 
 	AdminUsername string
 	AdminPassword string
+	// AdminPromoteExisting lets AdminUsername promote an account that
+	// exists and is not an admin.
+	AdminPromoteExisting bool
+	// MetricsToken guards /metrics on the chat listener (bearer).
+	MetricsToken string
 
 	PushWebhookURL string
 	Push           PushConfig
@@ -188,6 +193,9 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		envFlag["admin-username"] = "ADMIN_USERNAME"
 		fs.StringVar(&cfg.AdminUsername, "admin-username", "", "this account exists with role admin at start, with PARLEY_ADMIN_PASSWORD (PARLEY_ADMIN_USERNAME)")
 		secret(&cfg.AdminPassword, "ADMIN_PASSWORD", "password of -admin-username")
+		secret(&cfg.MetricsToken, "METRICS_TOKEN", "bearer token /metrics requires on the public listener (empty: /metrics is open; set it, or block /metrics at the proxy)")
+		envFlag["admin-promote-existing"] = "ADMIN_PROMOTE_EXISTING"
+		fs.BoolVar(&cfg.AdminPromoteExisting, "admin-promote-existing", false, "let -admin-username promote an existing non-admin account (off: start fails, since whoever registered the name first would become admin) (PARLEY_ADMIN_PROMOTE_EXISTING)")
 		envFlag["push-webhook-url"] = "PUSH_WEBHOOK_URL"
 		fs.StringVar(&cfg.PushWebhookURL, "push-webhook-url", "", "POST push wake-ups for offline members to this `URL` (PARLEY_PUSH_WEBHOOK_URL; empty = off)")
 		secret(&cfg.Push.WebhookSecret, "PUSH_WEBHOOK_SECRET", "signs each push webhook POST (X-Parley-Timestamp, X-Parley-Signature)")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/parley-chat/parley/chatcore"
@@ -74,6 +75,44 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 		return fmt.Errorf("revoke refresh family: %w", err)
 	}
 	return nil
+}
+
+// RevokeUserSessions revokes every live token of the user's families and
+// returns those families.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID string, now time.Time) ([]string, error) {
+	rows, err := s.write.QueryContext(ctx,
+		`UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING family_id`,
+		userID, s.t(UTC(now)))
+	if err != nil {
+		return nil, fmt.Errorf("revoke user sessions: %w", err)
+	}
+	defer rows.Close()
+	var fams []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			return nil, fmt.Errorf("revoke user sessions: %w", err)
+		}
+		if !slices.Contains(fams, f) {
+			fams = append(fams, f)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("revoke user sessions: %w", err)
+	}
+	return fams, nil
+}
+
+// SessionActive reports whether the family has a token not revoked.
+func (s *Store) SessionActive(ctx context.Context, familyID string) (bool, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM (SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NULL LIMIT 1) t`,
+		familyID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("session active: %w", err)
+	}
+	return n > 0, nil
 }
 
 // RefreshTokenByHash returns ENotFound if none.
