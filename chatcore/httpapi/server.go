@@ -160,6 +160,10 @@ type Config struct {
 	SendBuffer int
 	// RateLimits; zero fields take their defaults.
 	RateLimits RateLimits
+	// Limiters builds the per-IP and per-user limiters; nil = in-process
+	// buckets (each node allows the full rate). parley serve keeps them in
+	// Redis so that the limits hold across nodes.
+	Limiters ratelimit.Factory
 }
 
 // checkServices reports the first missing chat service.
@@ -222,9 +226,9 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []route
 
-	authLimit *ratelimit.Keyed // per IP
-	msgLimit  *ratelimit.Keyed // per user
-	reqLimit  *ratelimit.Keyed // per user
+	authLimit ratelimit.Limiter // per IP
+	msgLimit  ratelimit.Limiter // per user
+	reqLimit  ratelimit.Limiter // per user
 
 	mu      sync.Mutex
 	closing bool // Shutdown was called: no new sockets
@@ -247,13 +251,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	rl := cfg.RateLimits
+	limiter := cfg.Limiters
+	if limiter == nil {
+		limiter = ratelimit.InProcess
+	}
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
 		metrics:   m,
-		authLimit: ratelimit.New(rl.AuthPerMinute/60, rl.AuthBurst),
-		msgLimit:  ratelimit.New(rl.MessagesPerSecond, rl.MessagesBurst),
-		reqLimit:  ratelimit.New(rl.RequestsPerSecond, rl.RequestsBurst),
+		authLimit: limiter("auth", rl.AuthPerMinute/60, rl.AuthBurst),
+		msgLimit:  limiter("msg", rl.MessagesPerSecond, rl.MessagesBurst),
+		reqLimit:  limiter("req", rl.RequestsPerSecond, rl.RequestsBurst),
 		conns:     make(map[*wsConn]struct{}),
 	}
 	s.routes = s.routeTable()

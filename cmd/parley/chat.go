@@ -21,6 +21,7 @@ import (
 	"github.com/parley-chat/parley/chatcore/httpapi"
 	chatredis "github.com/parley-chat/parley/chatcore/redis"
 	"github.com/parley-chat/parley/chatcore/webhook"
+	"github.com/parley-chat/parley/internal/ratelimit"
 	"github.com/parley-chat/parley/upload"
 	"github.com/parley-chat/parley/workers"
 )
@@ -33,6 +34,7 @@ type chatDeps struct {
 	objects  upload.ObjectStore      // nil: uploads answer 503
 	mounts   map[string]http.Handler // dev: signed blob URLs served by Parley
 	registry *prometheus.Registry
+	limiters ratelimit.Factory // nil: in-process (dev, one node)
 	ready    func(ctx context.Context) error
 }
 
@@ -169,6 +171,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 			AuthPerMinute:     float64(cfg.AuthPerMinute),
 			MessagesPerSecond: float64(cfg.MessagesPerSecond),
 		},
+		Limiters:          d.limiters,
 		TrustForwardedFor: cfg.TrustForwardedFor,
 		NoAccessLog:       !cfg.AccessLog,
 		MetricsToken:      cfg.MetricsToken,

@@ -10,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/chatcore/postgres"
+	"github.com/parley-chat/parley/internal/ratelimit"
 	"github.com/parley-chat/parley/upload"
 	uploads3 "github.com/parley-chat/parley/upload/s3"
 )
@@ -38,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		objects:  svc.objects,
 		mounts:   webMounts(cfg),
 		registry: newRegistry(),
+		limiters: ratelimit.RedisFactory(svc.redis, a.logger),
 		ready: func(ctx context.Context) error {
 			return errors.Join(svc.store.Ping(ctx), svc.redis.Ping(ctx).Err())
 		},

@@ -1,6 +1,8 @@
 // Package ratelimit holds the per-key token buckets Parley puts on
 // everything a client controls: requests per IP, sends per user, uploads per
-// user. Limits live in the process: with N chat nodes each allows the rate.
+// user. Keyed keeps the buckets in the process (parley dev, uploads): with N
+// nodes each allows the rate. Redis keeps them in Redis (parley serve's
+// request, auth and send limits), so the rate holds across nodes.
 //
 //	l := ratelimit.New(20, 40) // 20/s sustained, 40 at once, per key
 //	if ok, wait := l.Allow(userID, time.Now()); !ok {

@@ -1,0 +1,98 @@
+package ratelimit_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/ratelimit"
+	"github.com/parley-chat/parley/internal/testenv"
+)
+
+func redisClient(t *testing.T) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestRedisLimitHoldsAcrossNodes: two nodes (two limiters on one Redis),
+// one user sending through both alternately: together they allow the
+// burst once, not once per node, and say when to retry.
+func TestRedisLimitHoldsAcrossNodes(t *testing.T) {
+	rdb := redisClient(t)
+	const burst = 10
+	// One token an hour: nothing refills during the test.
+	nodeA := ratelimit.NewRedis(rdb, "msg", 1.0/3600, burst, nil)
+	nodeB := ratelimit.NewRedis(rdb, "msg", 1.0/3600, burst, nil)
+	allowed := 0
+	var retry time.Duration
+	for i := 0; i < 4*burst; i++ {
+		node := nodeA
+		if i%2 == 1 {
+			node = nodeB
+		}
+		ok, wait := node.Allow("user-1", time.Now())
+		if ok {
+			allowed++
+		} else {
+			retry = wait
+		}
+	}
+	if allowed != burst {
+		t.Fatalf("allowed across two nodes: got %d, want %d (the burst, once)", allowed, burst)
+	}
+	if retry < 59*time.Minute || retry > time.Hour {
+		t.Fatalf("retry after: got %v, want about 1h (one token's interval)", retry)
+	}
+	// Other keys and other limiter names have their own buckets.
+	if ok, _ := nodeB.Allow("user-2", time.Now()); !ok {
+		t.Fatal("another user was limited by user-1's bucket")
+	}
+	other := ratelimit.NewRedis(rdb, "auth", 1.0/3600, 1, nil)
+	if ok, _ := other.Allow("user-1", time.Now()); !ok {
+		t.Fatal("another limiter name shared user-1's bucket")
+	}
+}
+
+// TestRedisLimitRefills: tokens come back at the configured rate.
+func TestRedisLimitRefills(t *testing.T) {
+	rdb := redisClient(t)
+	l := ratelimit.NewRedis(rdb, "req", 50, 1, nil) // one token per 20 ms
+	if ok, _ := l.Allow("k", time.Now()); !ok {
+		t.Fatal("first request limited")
+	}
+	ok, wait := l.Allow("k", time.Now())
+	if ok || wait <= 0 || wait > 20*time.Millisecond {
+		t.Fatalf("second request: got ok=%v wait=%v, want limited with wait in (0, 20ms]", ok, wait)
+	}
+	time.Sleep(wait + 5*time.Millisecond)
+	if ok, _ := l.Allow("k", time.Now()); !ok {
+		t.Fatal("request after the retry-after was limited")
+	}
+	// The key expires once the bucket is full again.
+	if ttl := rdb.PTTL(t.Context(), "parley:rl:req:k").Val(); ttl <= 0 || ttl > time.Second {
+		t.Fatalf("bucket key ttl: got %v, want (0, 1s]", ttl)
+	}
+}
+
+// TestRedisDisabledAndDown: negative limits allow everything without
+// touching Redis; an unreachable Redis fails open.
+func TestRedisDisabledAndDown(t *testing.T) {
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer down.Close()
+	if ok, _ := ratelimit.NewRedis(down, "x", -1, 0, nil).Allow("k", time.Now()); !ok {
+		t.Fatal("disabled limiter limited")
+	}
+	l := ratelimit.NewRedis(down, "x", 1, 1, nil)
+	for i := 0; i < 3; i++ {
+		if ok, _ := l.Allow("k", time.Now()); !ok {
+			t.Fatal("limiter limited while redis was down; want fail open")
+		}
+	}
+}
