@@ -25,6 +25,7 @@
 //	ReceiptService       receipt_service.go       delivered and read positions
 //	TypingService        typing.go                typing indicators (never stored)
 //	PresenceService      presence_service.go      sockets connected and gone, online status
+//	SearchService        search_service.go        full-text search over message bodies
 //
 // NewServices (service.go) builds them all from one ServiceConfig over a
 // shared deps struct (store, hub and bus, presence, notifier, clock,

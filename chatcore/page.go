@@ -13,6 +13,8 @@ const (
 	MaxConversationsPage     = 200 // Conversations
 	DefaultMessagesPage      = 50  // Messages (history)
 	MaxMessagesPage          = 200 // Messages (history)
+	DefaultSearchPage        = 20  // Search
+	MaxSearchPage            = 100 // Search
 )
 
 // pageLimit applies a page's default and max to a requested limit.

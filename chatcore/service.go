@@ -84,6 +84,7 @@ type Services struct {
 	Receipts      ReceiptService
 	Typing        TypingService
 	Presence      PresenceService
+	Search        SearchService
 	// Devices registers push devices and notification settings; nil when
 	// the Store keeps no devices.
 	Devices DeviceService
@@ -169,6 +170,7 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		Receipts:      &receiptService{deps: d},
 		Typing:        &typingService{deps: d},
 		Presence:      &presenceService{deps: d, users: users},
+		Search:        &searchService{deps: d},
 		Hub:           d.hub,
 		deps:          d,
 	}

@@ -11,6 +11,7 @@ type Store interface {
 	MessageStore
 	ReceiptStore
 	AttachmentStore
+	SearchStore
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -50,7 +50,7 @@ type envOptions struct {
 func withServices(c Config, svcs *chatcore.Services) Config {
 	c.Auth, c.Users, c.Conversations = svcs.Auth, svcs.Users, svcs.Conversations
 	c.Messages, c.Receipts, c.Typing = svcs.Messages, svcs.Receipts, svcs.Typing
-	c.Presence, c.Hub, c.Devices = svcs.Presence, svcs.Hub, svcs.Devices
+	c.Presence, c.Hub, c.Devices, c.Search = svcs.Presence, svcs.Hub, svcs.Devices, svcs.Search
 	return c
 }
 

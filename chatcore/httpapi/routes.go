@@ -49,6 +49,7 @@ func (s *Server) routeTable() []route {
 		{"POST /v1/conversations/{id}/read", user(s.handleRead)},
 		{"POST /v1/conversations/{id}/delivered", user(s.handleDelivered)},
 		{"GET /v1/conversations/{id}/notifications", user(s.handleGetNotifications)},
+		{"GET /v1/search", user(s.handleSearch)},
 		{"PUT /v1/conversations/{id}/notifications", user(s.handleSetNotifications)},
 
 		// Push devices.

@@ -82,6 +82,7 @@ type Config struct {
 	Receipts      chatcore.ReceiptService
 	Typing        chatcore.TypingService
 	Presence      chatcore.PresenceService
+	Search        chatcore.SearchService
 	// Devices serves /v1/devices and conversation notification settings,
 	// and checks ?device_id= on the WebSocket; nil: those routes answer 503
 	// and device_id is refused.
@@ -179,6 +180,7 @@ func (c Config) checkServices() error {
 		{"Receipts", c.Receipts == nil},
 		{"Typing", c.Typing == nil},
 		{"Presence", c.Presence == nil},
+		{"Search", c.Search == nil},
 		{"Hub", c.Hub == nil},
 	} {
 		if f.missing {

@@ -95,6 +95,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		LockMigrations:        lockMigrations,
 		AppendMessageSQL:      appendMessageSQL,
 		ArrayParams:           true,
+		SearchFrom:            searchFrom,
+		SearchWhere:           searchWhere,
+		SearchMatch:           searchMatch,
 	})}, nil
 }
 

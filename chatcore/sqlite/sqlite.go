@@ -100,6 +100,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		TimeArg:               func(t time.Time) any { return t.UnixMicro() },
 		IsUniqueViolation:     isCode(sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY),
 		IsForeignKeyViolation: isCode(sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY),
+		SearchFrom:            searchFrom,
+		SearchWhere:           searchWhere,
+		SearchMatch:           searchMatch,
 	})}, nil
 }
 

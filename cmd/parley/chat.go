@@ -156,6 +156,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Receipts:       chat.Receipts,
 		Typing:         chat.Typing,
 		Presence:       chat.Presence,
+		Search:         chat.Search,
 		Devices:        chat.Devices,
 		Hub:            chat.Hub,
 		Uploads:        uploads,

@@ -48,6 +48,13 @@ type Dialect struct {
 	// array argument, so the statement text (and the driver's prepared
 	// statement) stays the same whatever the count. Else: x IN ($n, ...).
 	ArrayParams bool
+	// SearchFrom is the FROM clause of SearchMessages: it names the
+	// messages table m and whatever index table the engine searches.
+	// SearchWhere is the match condition on the argument SearchMatch
+	// builds from the normalised terms, written with placeholder $2.
+	SearchFrom  string
+	SearchWhere string
+	SearchMatch func(terms []string, prefix bool) string
 }
 
 // Store implements chatcore.Store on database/sql.
