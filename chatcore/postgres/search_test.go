@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -42,4 +43,10 @@ func mustOpenRaw(tb testing.TB) (*postgres.DB, storetest.Raw) {
 
 func TestSearch(t *testing.T) {
 	storetest.RunSearch(t, func(t *testing.T) (chatcore.Store, storetest.Raw) { return mustOpenRaw(t) })
+}
+
+// BenchmarkSearch: PARLEY_SEARCH_BENCH_MESSAGES=1000000 go test -run '^$' -bench Search -benchtime 200x ./chatcore/postgres/
+func BenchmarkSearch(b *testing.B) {
+	storetest.BenchmarkSearch(b, func(tb testing.TB) (chatcore.Store, storetest.Raw) { return mustOpenRaw(tb) },
+		func(t time.Time) any { return t.UTC() })
 }

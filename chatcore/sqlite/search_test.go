@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite" // registers "sqlite" for the raw connection
 
@@ -49,4 +50,10 @@ func mustOpenRaw(tb testing.TB) (*sqlite.DB, storetest.Raw) {
 
 func TestSearch(t *testing.T) {
 	storetest.RunSearch(t, func(t *testing.T) (chatcore.Store, storetest.Raw) { return mustOpenRaw(t) })
+}
+
+// BenchmarkSearch: PARLEY_SEARCH_BENCH_MESSAGES=1000000 go test -run '^$' -bench Search -benchtime 200x ./chatcore/sqlite/
+func BenchmarkSearch(b *testing.B) {
+	storetest.BenchmarkSearch(b, func(tb testing.TB) (chatcore.Store, storetest.Raw) { return mustOpenRaw(tb) },
+		func(t time.Time) any { return t.UnixMicro() })
 }
