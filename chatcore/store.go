@@ -9,6 +9,7 @@ type Store interface {
 	SessionStore
 	ConversationStore
 	MessageStore
+	MessageEditStore
 	ReceiptStore
 	AttachmentStore
 	SearchStore

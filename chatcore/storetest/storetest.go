@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"UnreadCount", testUnreadCount},
 		{"MessageKinds", testMessageKinds},
 		{"MemberRoles", testMemberRoles},
+		{"EditAndTombstone", testEditAndTombstone},
+		{"TombstoneBySender", testTombstoneBySender},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
