@@ -152,8 +152,8 @@ func testSearchPaging(t *testing.T, s chatcore.Store, _ Raw) {
 	wantBodies(t, "peer sees only theirs", search(t, s, us[2].ID, words("note")), "note four", "note two")
 }
 
-// testSearchEditsAndDeletions: changing a body re-indexes it; emptying it
-// (a deleted message's tombstone) or deleting the row removes it.
+// testSearchEditsAndDeletions: changing a body re-indexes it; a tombstone
+// (deleted_at set or the body emptied) or a deleted row is never found.
 func testSearchEditsAndDeletions(t *testing.T, s chatcore.Store, raw Raw) {
 	us := MustUsers(t, s, "se", 2)
 	c := MustDirect(t, s, us[0], us[1])
@@ -173,6 +173,13 @@ func testSearchEditsAndDeletions(t *testing.T, s chatcore.Store, raw Raw) {
 	}
 	wantBodies(t, "after emptying", search(t, s, me, words("harbour")))
 	wantBodies(t, "after emptying, closed", search(t, s, me, words("closed")))
+
+	m4 := MustSend(t, s, c.ID, us[1].ID, "station closed", at(150*time.Second))
+	wantBodies(t, "before the tombstone", search(t, s, me, words("closed")), m4.Body)
+	if err := raw.Exec(ctx(t), `UPDATE messages SET deleted_at = created_at WHERE id = $1`, m4.ID); err != nil {
+		t.Fatalf("tombstone keeping the body: %v", err)
+	}
+	wantBodies(t, "a tombstone that kept its body", search(t, s, me, words("closed")))
 
 	if err := raw.Exec(ctx(t), `DELETE FROM messages WHERE id = $1`, m1.ID); err != nil {
 		t.Fatalf("delete: %v", err)

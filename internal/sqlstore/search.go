@@ -11,7 +11,7 @@ import (
 // SearchMessages returns up to q.Limit messages of the conversations
 // userID is a member of, sent at or after the member row's joined_at, whose
 // body holds every term (the last as a prefix when q.Prefix), newest first.
-// Empty bodies (deleted messages) never match.
+// Deleted messages (deleted_at set, or an empty body) never match.
 func (s *Store) SearchMessages(ctx context.Context, userID string, q chatcore.SearchQuery) ([]*chatcore.Message, error) {
 	if len(q.Terms) == 0 {
 		return []*chatcore.Message{}, nil
@@ -19,7 +19,7 @@ func (s *Store) SearchMessages(ctx context.Context, userID string, q chatcore.Se
 	limit := clampLimit(q.Limit, chatcore.DefaultSearchPage, chatcore.MaxSearchPage)
 	query := `SELECT ` + messageCols + ` FROM ` + s.d.SearchFrom + `
 JOIN members mem ON mem.conversation_id = m.conversation_id AND mem.user_id = $1
-WHERE ` + s.d.SearchWhere + ` AND m.body <> '' AND m.created_at >= mem.joined_at`
+WHERE ` + s.d.SearchWhere + ` AND m.body <> '' AND m.deleted_at IS NULL AND m.created_at >= mem.joined_at`
 	args := []any{userID, s.d.SearchMatch(q.Terms, q.Prefix)}
 	if !q.Before.IsZero() {
 		args = append(args, s.t(q.Before))
