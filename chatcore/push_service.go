@@ -405,9 +405,9 @@ func (p *Pusher) planMessage(ctx context.Context, msg *Message, dueUsers []strin
 			}
 			level = pref.Level
 		}
-		// Messages do not record mentions yet, so "mentions" lets nothing
-		// through (docs/protocol.md says so).
-		if level != NotifyAll {
+		// "mentions" lets through what names the member (@username, or
+		// @all by a group admin: both resolved into Mentions at send).
+		if level != NotifyAll && !(level == NotifyMentions && contains(msg.Mentions, u)) {
 			continue
 		}
 		p.offer(&userPush{userID: u, push: Push{

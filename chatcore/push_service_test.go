@@ -203,6 +203,28 @@ func TestPushDefaultsByGroupSize(t *testing.T) {
 	}
 }
 
+// TestPushMentionsLevel: at "mentions" (the default in large groups) only
+// a message that mentions the member is pushed to them.
+func TestPushMentionsLevel(t *testing.T) {
+	f := newPushFixture(t, nil)
+	users := storetest.MustUsers(t, f.store, "m", chatcore.LargeGroup+1)
+	big := storetest.MustGroup(t, f.store, "Big", users...)
+	dev := storetest.MustDevice(t, f.store, users[1].ID, "s", chatcore.PlatformAPNs, "t1")
+	storetest.MustDevice(t, f.store, users[2].ID, "s", chatcore.PlatformAPNs, "t2")
+
+	f.send(t, big, users[0], "nobody named")
+	time.Sleep(350 * time.Millisecond)
+	m := storetest.MustSend(t, f.store, big.ID, users[0].ID, "@m1 look", time.Now())
+	m.Mentions = []string{users[1].ID}
+	f.pusher.MessageSent(m, []string{users[1].ID, users[2].ID})
+	f.sender.waitSent(t, 1)
+	time.Sleep(350 * time.Millisecond) // nothing else may follow
+	got := f.sender.sent()
+	if len(got) != 1 || got[0].Device != dev.ID || got[0].Push.Seq != m.Seq {
+		t.Fatalf("got %+v, want one push, to the mentioned member's device, for the mentioning message", got)
+	}
+}
+
 // TestPushCoalescing: a burst of 50 messages in well under the window
 // gives two pushes (the first at once, the newest when the window ends).
 func TestPushCoalescing(t *testing.T) {
