@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -134,4 +136,20 @@ func WithDevice(ctx context.Context, deviceID string) context.Context {
 func DeviceFromContext(ctx context.Context) string {
 	id, _ := ctx.Value(deviceCtxKey{}).(string)
 	return id
+}
+
+// RetryAfter reads an HTTP Retry-After header, in seconds or as an HTTP
+// date; an empty, negative or unreadable value is zero. The push senders
+// and the webhook put it in PushRetryError.After / their backoff.
+func RetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
 }

@@ -172,24 +172,10 @@ func (s *Sender) Send(ctx context.Context, d chatcore.Device, p chatcore.Push) e
 		s.dropToken()
 		return &chatcore.PushRetryError{Err: desc}
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return &chatcore.PushRetryError{After: retryAfter(resp.Header.Get("Retry-After")), Err: desc}
+		return &chatcore.PushRetryError{After: chatcore.RetryAfter(resp.Header.Get("Retry-After")), Err: desc}
 	default:
 		return desc
 	}
-}
-
-// retryAfter reads Retry-After in seconds or as an HTTP date.
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return 0
 }
 
 // Request is the body of messages:send.

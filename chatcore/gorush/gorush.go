@@ -197,8 +197,7 @@ func (s *Sender) Send(ctx context.Context, d chatcore.Device, p chatcore.Push) e
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests || s >= 500:
-		after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return &chatcore.PushRetryError{After: time.Duration(max(after, 0)) * time.Second, Err: fmt.Errorf("gorush: status %d", s)}
+		return &chatcore.PushRetryError{After: chatcore.RetryAfter(resp.Header.Get("Retry-After")), Err: fmt.Errorf("gorush: status %d", s)}
 	case s != http.StatusOK:
 		return fmt.Errorf("gorush: status %d: %.200s", s, raw)
 	}

@@ -299,17 +299,8 @@ func (n *Notifier) post(note chatcore.Notification, body []byte) (time.Duration,
 	case s >= 200 && s < 300:
 		return 0, nil
 	case s >= 500 || s == http.StatusTooManyRequests || s == http.StatusRequestTimeout:
-		return parseRetryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("status %d", s)
+		return chatcore.RetryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("status %d", s)
 	default:
 		return 0, &permanentError{fmt.Errorf("status %d", s)}
 	}
-}
-
-// parseRetryAfter reads a Retry-After in seconds; other forms count as none.
-func parseRetryAfter(v string) time.Duration {
-	secs, err := strconv.Atoi(v)
-	if err != nil || secs < 0 {
-		return 0
-	}
-	return time.Duration(secs) * time.Second
 }
