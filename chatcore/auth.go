@@ -190,7 +190,14 @@ func (s *authService) Login(ctx context.Context, username, password string) (*Au
 	if !ok || u == nil || len(password) > MaxPasswordBytes {
 		return nil, Errorf(EUnauthorized, msgBadCredentials)
 	}
-	return s.issue(ctx, u, "")
+	res, err := s.issue(ctx, u, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.refuseDisabled(ctx, res); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // Refresh rotates a refresh token: the presented one is spent and a new

@@ -69,6 +69,9 @@ func (s *conversationService) CreateConversation(ctx context.Context, callerID s
 	if err := s.checkUsersExist(ctx, others, "create conversation"); err != nil {
 		return nil, false, err
 	}
+	if err := s.checkMayCreate(ctx, callerID, others); err != nil {
+		return nil, false, err
+	}
 	id, err := newID()
 	if err != nil {
 		return nil, false, internalError("create conversation", err)
@@ -169,6 +172,9 @@ func (s *conversationService) AddMembers(ctx context.Context, callerID, convID s
 		}
 	}
 	if err := s.checkUsersExist(ctx, add, "add members"); err != nil {
+		return nil, err
+	}
+	if err := s.checkMayAdd(ctx, callerID, added); err != nil {
 		return nil, err
 	}
 	if err := s.store.AddMembers(ctx, convID, add, s.clock.Now().UTC()); err != nil {

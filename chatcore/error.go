@@ -19,6 +19,8 @@ const (
 	ERateLimited   = "rate_limited"  // too many requests; see Error.RetryAfter
 	EUnprocessable = "unprocessable" // well-formed but the content is wrong (e.g. sniffed type mismatch)
 	EInternal      = "internal"      // anything else; never shown to clients in detail
+	// EAccountDisabled: an admin disabled the account; login is refused.
+	EAccountDisabled = "account_disabled"
 )
 
 // Error is the domain error: a code for programs and a message for humans.

@@ -15,6 +15,9 @@ type Event struct {
 	// PublishedAt (unix nanoseconds) lets receivers measure fan-out latency
 	// (Hooks.FanoutLatency). Only Stamped sets it.
 	PublishedAt int64 `json:"t,omitempty"`
+	// Close, when set, closes sockets of the recipients instead of
+	// delivering Frame (socket cap, disabled account).
+	Close *SocketClose `json:"c,omitempty"`
 }
 
 // Stamped returns ev with PublishedAt set to now unless it is set already.

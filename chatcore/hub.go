@@ -151,6 +151,10 @@ func (h *Hub) Run(ctx context.Context) error {
 // Dispatch delivers one event to the local clients of its recipients. It
 // never blocks: a client whose buffer is full is removed and kicked.
 func (h *Hub) Dispatch(ev Event) {
+	if ev.Close != nil {
+		h.closeClients(ev)
+		return
+	}
 	var slow []Client
 	delivered := 0
 	for _, uid := range ev.Recipients {

@@ -40,6 +40,9 @@ type Message struct {
 	// DeletedAt marks a tombstone: body, attachments, mentions and
 	// location are gone, the seq stays.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// BlockedSender is set, for the viewer only, when the viewer blocks
+	// the sender (history, catch-up and live frames of shared groups).
+	BlockedSender bool `json:"blocked_sender,omitempty"`
 }
 
 // MessageQuery selects a page of a conversation's history. With Before > 0

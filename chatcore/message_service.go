@@ -172,6 +172,10 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 		}
 	}
 
+	blockers, err := s.blockersAmong(ctx, req.ConversationID, callerID, members)
+	if err != nil {
+		return nil, false, err
+	}
 	id, err := newID()
 	if err != nil {
 		return nil, false, internalError("send message", err)
@@ -204,14 +208,16 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 	if created && s.hooks.MessageStored != nil {
 		s.hooks.MessageStored()
 	}
-	s.publish(ctx, members, EncodeFrame(MessageFrame{Type: FrameMessage, Message: msg}), "send message")
+	s.publishMessage(ctx, msg, members, blockers, "send message")
+	// Who blocks the sender gets the message flagged, never a push for it.
+	wake := dropBlocked(without(members, callerID), blockers)
 	if created && s.push != nil {
-		s.push.MessageSent(msg, without(members, callerID))
+		s.push.MessageSent(msg, wake)
 	}
 	if created {
 		s.queueNotify(notifyJob{
 			base:       Notification{ConversationID: msg.ConversationID, Seq: msg.Seq, SenderID: callerID},
-			recipients: without(members, callerID),
+			recipients: wake,
 		})
 	}
 	return msg, created, nil
@@ -252,6 +258,9 @@ func (s *messageService) Messages(ctx context.Context, callerID, convID string, 
 		if m.Attachments == nil {
 			m.Attachments = []*Attachment{}
 		}
+	}
+	if err := s.flagBlockedSenders(ctx, callerID, msgs); err != nil {
+		return nil, err
 	}
 	return msgs, nil
 }

@@ -42,6 +42,7 @@ func (s *presenceService) Connected(ctx context.Context, userID, connID string) 
 	if became {
 		s.pushPresence(ctx, PresenceFrame{Type: FramePresence, UserID: userID, Status: PresenceOnline})
 	}
+	s.capSockets(ctx, userID, connID)
 	return nil
 }
 
@@ -84,6 +85,11 @@ func (s *presenceService) Presence(ctx context.Context, callerID, userID string)
 		if !slices.Contains(peers, userID) {
 			return PresenceStatus{}, Errorf(ENotFound, "user not found")
 		}
+		if rel, err := s.blockRelations(ctx, callerID); err != nil {
+			return PresenceStatus{}, err
+		} else if rel.BlockedBy[userID] {
+			return PresenceStatus{}, Errorf(ENotFound, "user not found")
+		}
 	}
 	st, err := s.presence.Status(ctx, userID)
 	if err != nil {
@@ -104,5 +110,11 @@ func (s *deps) pushPresence(ctx context.Context, f PresenceFrame) {
 			slog.String("user_id", f.UserID), slog.Any("error", err))
 		return
 	}
-	s.publish(ctx, peers, EncodeFrame(f), "presence")
+	rel, err := s.blockRelations(ctx, f.UserID)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: blocks for presence push",
+			slog.String("user_id", f.UserID), slog.Any("error", err))
+		return
+	}
+	s.publish(ctx, dropBlocked(peers, rel.Blocks), EncodeFrame(f), "presence")
 }

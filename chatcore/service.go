@@ -56,6 +56,12 @@ type ServiceConfig struct {
 	HashConcurrency int
 	HashWait        time.Duration
 
+	// MaxSocketsPerUser caps a user's live sockets across every node when
+	// Presence can tell their order (a SocketCapper, as chatcore/redis
+	// is): connecting one more closes the oldest. Zero =
+	// DefaultMaxSocketsPerUser; negative = no cap.
+	MaxSocketsPerUser int
+
 	Hooks Hooks // optional metric callbacks (the domain does not import prometheus)
 
 	// Rand is the source of refresh tokens and password salts; nil =
@@ -88,6 +94,12 @@ type Services struct {
 	// Devices registers push devices and notification settings; nil when
 	// the Store keeps no devices.
 	Devices DeviceService
+	// Blocks, Reports and Moderation are the safety services (blocks and
+	// group-add settings, reports, disabling accounts); nil when the Store
+	// keeps no blocks, reports or moderation state.
+	Blocks     BlockService
+	Reports    ReportService
+	Moderation ModerationService
 	// Hub fans frames out to this node's sockets; the WebSocket handler
 	// registers its clients here.
 	Hub *Hub
@@ -104,12 +116,15 @@ type deps struct {
 	notifier Notifier
 	push     PushService // nil: no device pushes
 	devices  DeviceStore // nil: the store keeps no devices
+	blocks   BlockStore  // nil: the store keeps no blocks (nothing is blocked)
 	clock    Clock
 	log      *slog.Logger
 	rand     io.Reader
 	hub      *Hub
 	hooks    Hooks
 	typing   *typingTracker // shared: conversations and presence stop typing too
+	// maxSockets is the socket cap per user (0: none); see ServiceConfig.
+	maxSockets int
 }
 
 // NewServices checks cfg and builds every chat service. Call Run to receive
@@ -174,6 +189,11 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		Hub:           d.hub,
 		deps:          d,
 	}
+	if bs, ok := cfg.Store.(BlockStore); ok {
+		d.blocks = bs
+		s.Blocks = &blockService{deps: d, blocks: bs}
+	}
+	s.addSafety(cfg)
 	if ds, ok := cfg.Store.(DeviceStore); ok {
 		d.devices = ds
 		s.Devices = &deviceService{deps: d, devices: ds}

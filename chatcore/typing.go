@@ -41,7 +41,10 @@ func (s *typingService) Typing(ctx context.Context, callerID, convID, state stri
 	if err != nil {
 		return err
 	}
-	others := without(members, callerID)
+	others, err := s.typingRecipients(ctx, convID, callerID, members)
+	if err != nil {
+		return err
+	}
 	if state == TypingStart {
 		s.typing.start(convID, callerID, others)
 	} else {

@@ -15,11 +15,13 @@ const (
 
 // User is an account.
 type User struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	Role        Role      `json:"role"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	// Role is shown to the user themself and to admins only: other
+	// users' roles are left out (omitted) for everyone else.
+	Role      Role      `json:"role,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // UserStore persists accounts. Usernames are unique, compared case-insensitively

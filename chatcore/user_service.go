@@ -29,6 +29,9 @@ func (s *userService) User(ctx context.Context, callerID, id string) (*User, err
 		}
 		return nil, internalError("get user", err, slog.String("user_id", id))
 	}
+	if err := s.hideRoles(ctx, callerID, []*User{u}); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
@@ -61,6 +64,9 @@ func (s *userService) FindUsers(ctx context.Context, callerID, usernamePrefix st
 	}
 	if users == nil {
 		users = []*User{}
+	}
+	if err := s.hideRoles(ctx, callerID, users); err != nil {
+		return nil, err
 	}
 	return users, nil
 }
