@@ -33,6 +33,10 @@ func (s *Server) handleCreateConversation(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, chatcore.Errorf(chatcore.EInvalid, "member_ids must name at least one other user"))
 		return
 	}
+	if err := s.allowGroupCreate(me.ID, req.MemberIDs); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	conv, created, err := s.cfg.Conversations.CreateConversation(r.Context(), me.ID, req.MemberIDs, req.Title)
 	if err != nil {
 		s.writeError(w, r, err)

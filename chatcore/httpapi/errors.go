@@ -23,17 +23,18 @@ const CodeUnavailable = "unavailable"
 // statusByCode is the one table that maps chatcore error codes to HTTP
 // statuses. WebSocket error frames carry the code itself.
 var statusByCode = map[string]int{
-	chatcore.EInvalid:       http.StatusBadRequest,
-	chatcore.EUnauthorized:  http.StatusUnauthorized,
-	chatcore.EForbidden:     http.StatusForbidden,
-	chatcore.ENotFound:      http.StatusNotFound,
-	chatcore.EConflict:      http.StatusConflict,
-	chatcore.ETooLarge:      http.StatusRequestEntityTooLarge,
-	chatcore.EUnprocessable: http.StatusUnprocessableEntity,
-	chatcore.EUnsupported:   http.StatusUnsupportedMediaType,
-	chatcore.ERateLimited:   http.StatusTooManyRequests,
-	chatcore.EInternal:      http.StatusInternalServerError,
-	CodeUnavailable:         http.StatusServiceUnavailable,
+	chatcore.EInvalid:         http.StatusBadRequest,
+	chatcore.EUnauthorized:    http.StatusUnauthorized,
+	chatcore.EForbidden:       http.StatusForbidden,
+	chatcore.ENotFound:        http.StatusNotFound,
+	chatcore.EConflict:        http.StatusConflict,
+	chatcore.ETooLarge:        http.StatusRequestEntityTooLarge,
+	chatcore.EUnprocessable:   http.StatusUnprocessableEntity,
+	chatcore.EUnsupported:     http.StatusUnsupportedMediaType,
+	chatcore.ERateLimited:     http.StatusTooManyRequests,
+	chatcore.EInternal:        http.StatusInternalServerError,
+	CodeUnavailable:           http.StatusServiceUnavailable,
+	chatcore.EAccountDisabled: http.StatusForbidden,
 }
 
 // statusClientClosedRequest (nginx's 499) records requests whose client

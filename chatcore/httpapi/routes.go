@@ -67,6 +67,19 @@ func (s *Server) routeTable() []route {
 		{"GET /v1/attachments/{id}/{variant}", user(s.handleDownload)},
 		{"POST /v1/attachments/{id}/forward", user(s.handleForward)},
 
+		// Safety: blocks, settings, reports (safety.go).
+		{"GET /v1/me/blocks", user(s.handleListBlocks)},
+		{"PUT /v1/me/blocks/{user_id}", user(s.handleBlock)},
+		{"DELETE /v1/me/blocks/{user_id}", user(s.handleUnblock)},
+		{"GET /v1/me/safety", user(s.handleGetSafetySettings)},
+		{"PATCH /v1/me/safety", user(s.handleSetSafetySettings)},
+		{"POST /v1/reports", user(s.handleReport)},
+		{"GET /v1/admin/reports", admin(s.handleAdminReports)},
+		{"POST /v1/admin/reports/{id}/resolve", admin(s.handleResolveReport)},
+		{"GET /v1/admin/users", admin(s.handleAdminUsers)},
+		{"POST /v1/admin/users/{id}/disable", admin(s.handleDisableUser)},
+		{"POST /v1/admin/users/{id}/enable", admin(s.handleEnableUser)},
+
 		// Admin.
 		{"GET /v1/admin/jobs", admin(s.handleListJobs)},
 		{"POST /v1/admin/jobs/{queue}/{task_id}/requeue", admin(s.handleRequeueJob)},

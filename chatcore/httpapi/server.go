@@ -47,6 +47,18 @@ type RateLimits struct {
 	// ping) per socket. Default 30, burst FramesBurst (default 60).
 	FramesPerSecond float64
 	FramesBurst     int
+	// TypingPerSecond bounds typing frames per user across all their
+	// sockets. Default 2, burst TypingBurst (default 10).
+	TypingPerSecond float64
+	TypingBurst     int
+	// GroupsPerHour bounds group creation per user. Default 20, burst
+	// GroupsBurst (default 10).
+	GroupsPerHour float64
+	GroupsBurst   int
+	// ReportsPerHour bounds reports filed per user. Default 30, burst
+	// ReportsBurst (default 10).
+	ReportsPerHour float64
+	ReportsBurst   int
 }
 
 func (l RateLimits) withDefaults() RateLimits {
@@ -68,6 +80,12 @@ func (l RateLimits) withDefaults() RateLimits {
 	defInt(&l.RequestsBurst, 200)
 	def(&l.FramesPerSecond, 30)
 	defInt(&l.FramesBurst, 60)
+	def(&l.TypingPerSecond, 2)
+	defInt(&l.TypingBurst, 10)
+	def(&l.GroupsPerHour, 20)
+	defInt(&l.GroupsBurst, 10)
+	def(&l.ReportsPerHour, 30)
+	defInt(&l.ReportsBurst, 10)
 	return l
 }
 
@@ -87,6 +105,12 @@ type Config struct {
 	// and checks ?device_id= on the WebSocket; nil: those routes answer 503
 	// and device_id is refused.
 	Devices chatcore.DeviceService
+	// Blocks, Reports and Moderation serve the safety routes (blocks and
+	// safety settings, reports, admin accounts); nil: those routes answer
+	// 503.
+	Blocks     chatcore.BlockService
+	Reports    chatcore.ReportService
+	Moderation chatcore.ModerationService
 	// Hub is where sockets register to receive frames.
 	Hub *chatcore.Hub
 	// Uploads serves /v1/uploads and /v1/attachments; nil: those routes
@@ -232,6 +256,10 @@ type Server struct {
 	msgLimit  ratelimit.Limiter // per user
 	reqLimit  ratelimit.Limiter // per user
 
+	typingLimit ratelimit.Limiter // per user, every socket
+	groupLimit  ratelimit.Limiter // per user: groups created
+	reportLimit ratelimit.Limiter // per user: reports filed
+
 	mu      sync.Mutex
 	closing bool // Shutdown was called: no new sockets
 	conns   map[*wsConn]struct{}
@@ -265,6 +293,10 @@ func New(cfg Config) (*Server, error) {
 		msgLimit:  limiter("msg", rl.MessagesPerSecond, rl.MessagesBurst),
 		reqLimit:  limiter("req", rl.RequestsPerSecond, rl.RequestsBurst),
 		conns:     make(map[*wsConn]struct{}),
+
+		typingLimit: limiter("typing", rl.TypingPerSecond, rl.TypingBurst),
+		groupLimit:  limiter("group", rl.GroupsPerHour/3600, rl.GroupsBurst),
+		reportLimit: limiter("report", rl.ReportsPerHour/3600, rl.ReportsBurst),
 	}
 	s.routes = s.routeTable()
 	mux, err := s.buildMux()

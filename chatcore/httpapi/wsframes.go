@@ -108,7 +108,9 @@ func (c *wsConn) handleFrame(data []byte) {
 		}
 	case clientTyping:
 		if err = needConversation(&f); err == nil {
-			err = cfg.Typing.Typing(ctx, c.user.ID, f.ConversationID, f.State)
+			if err = c.allowTyping(); err == nil {
+				err = cfg.Typing.Typing(ctx, c.user.ID, f.ConversationID, f.State)
+			}
 		}
 	case clientPing:
 		c.send(chatcore.EncodeFrame(pongFrame{Type: chatcore.FramePong, Ref: f.Ref}))

@@ -93,6 +93,8 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		JWTSecret: []byte(cfg.JWTSecret),
 		AccessTTL: cfg.AccessTTL,
 		Hooks:     httpapi.MetricsHooks(d.registry),
+
+		MaxSocketsPerUser: cfg.MaxSocketsPerUser,
 	})
 	if err != nil {
 		return err
@@ -158,6 +160,9 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Presence:       chat.Presence,
 		Search:         chat.Search,
 		Devices:        chat.Devices,
+		Blocks:         chat.Blocks,
+		Reports:        chat.Reports,
+		Moderation:     chat.Moderation,
 		Hub:            chat.Hub,
 		Uploads:        uploads,
 		Forward:        forward,
@@ -186,12 +191,15 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	guard := httpapi.NewConnGuard(httpapi.ConnLimits{MaxUnfinished: cfg.MaxUnfinishedConns, MaxPerIP: cfg.MaxConnsPerIP})
+	ln = guard.Listener(ln)
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           guard.Handler(api.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	guard.Configure(srv)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "parley: listening on http://%s\n", ln.Addr())

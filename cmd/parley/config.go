@@ -55,6 +55,10 @@ type Config struct {
 	MessagesPerSecond int  // per user; negative = off
 	TrustForwardedFor bool // behind a proxy that appends X-Forwarded-For
 
+	MaxSocketsPerUser  int // live sockets per user, all nodes; 0 = 10, negative = no cap
+	MaxUnfinishedConns int // connections without a complete request; 0 = 1024, negative = no bound
+	MaxConnsPerIP      int // open connections per client address; 0 = no cap (behind a proxy)
+
 	WorkerConcurrency int
 	WorkerQueues      map[string]int
 	WorkerMaxRetry    int
@@ -235,6 +239,12 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		fs.BoolVar(&cfg.AccessLog, "access-log", true, "log one info line per HTTP request: method, route, status, duration_ms, bytes, request_id, user_id (PARLEY_ACCESS_LOG)")
 		envFlag["trust-forwarded-for"] = "TRUST_FORWARDED_FOR"
 		fs.BoolVar(&cfg.TrustForwardedFor, "trust-forwarded-for", false, "take the client IP from the last X-Forwarded-For entry, behind a proxy that appends it (PARLEY_TRUST_FORWARDED_FOR)")
+		envFlag["max-sockets-per-user"] = "MAX_SOCKETS_PER_USER"
+		fs.IntVar(&cfg.MaxSocketsPerUser, "max-sockets-per-user", 0, "live WebSockets per user across all nodes; one more closes the oldest with 4008 (PARLEY_MAX_SOCKETS_PER_USER; 0 = 10, negative = no cap)")
+		envFlag["max-unfinished-conns"] = "MAX_UNFINISHED_CONNS"
+		fs.IntVar(&cfg.MaxUnfinishedConns, "max-unfinished-conns", 0, "connections whose request headers or body are not complete; past it the oldest is closed (PARLEY_MAX_UNFINISHED_CONNS; 0 = 1024, negative = no bound)")
+		envFlag["max-conns-per-ip"] = "MAX_CONNS_PER_IP"
+		fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 0, "open connections per client address; more are closed at once (PARLEY_MAX_CONNS_PER_IP; 0 = no cap: leave it off behind a proxy, where every client shares its address)")
 	}
 
 	if uses("serve") {
