@@ -51,6 +51,7 @@ func withServices(c Config, svcs *chatcore.Services) Config {
 	c.Auth, c.Users, c.Conversations = svcs.Auth, svcs.Users, svcs.Conversations
 	c.Messages, c.Receipts, c.Typing = svcs.Messages, svcs.Receipts, svcs.Typing
 	c.Presence, c.Hub, c.Devices, c.Search = svcs.Presence, svcs.Hub, svcs.Devices, svcs.Search
+	c.Blocks, c.Reports, c.Moderation = svcs.Blocks, svcs.Reports, svcs.Moderation
 	return c
 }
 

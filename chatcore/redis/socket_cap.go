@@ -19,8 +19,10 @@ func (p *Presence) orderKey(userID string) string {
 }
 
 // capScript records a socket's connect time, forgets sockets presence no
-// longer holds live, adopts live ones it never saw (connect time 0: oldest)
-// and returns the oldest beyond the cap, removing them from the order.
+// longer holds live, adopts live ones it never saw (connect time 0: the
+// oldest) and returns the oldest beyond the cap. Those are kept with score
+// -1 (closing) until they disconnect, so they are neither counted nor
+// named again.
 // KEYS: conns, order. ARGV: now_ms, conn_id, max, key_ttl_ms.
 var capScript = goredis.NewScript(`
 redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[2])
@@ -33,11 +35,11 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
 	if not live[id] and id ~= ARGV[2] then redis.call('ZREM', KEYS[2], id) end
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-local n = redis.call('ZCARD', KEYS[2])
+local n = redis.call('ZCOUNT', KEYS[2], 0, '+inf')
 local max = tonumber(ARGV[3])
 if n <= max then return {} end
-local out = redis.call('ZRANGE', KEYS[2], 0, n - max - 1)
-for _, id in ipairs(out) do redis.call('ZREM', KEYS[2], id) end
+local out = redis.call('ZRANGEBYSCORE', KEYS[2], 0, '+inf', 'LIMIT', 0, n - max)
+for _, id in ipairs(out) do redis.call('ZADD', KEYS[2], 'XX', -1, id) end
 return out
 `)
 
