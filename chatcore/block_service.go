@@ -313,3 +313,23 @@ func (s *deps) checkMayCreate(ctx context.Context, callerID string, others []str
 	}
 	return nil
 }
+
+// lastMessages returns the last messages of convs (for flagging).
+func lastMessages(convs ...*Conversation) []*Message {
+	var out []*Message
+	for _, c := range convs {
+		if c.LastMessage != nil {
+			out = append(out, c.LastMessage)
+		}
+	}
+	return out
+}
+
+// hitMessages returns the messages of search hits (for flagging).
+func hitMessages(hits []*SearchHit) []*Message {
+	out := make([]*Message, 0, len(hits))
+	for _, h := range hits {
+		out = append(out, h.Message)
+	}
+	return out
+}

@@ -115,6 +115,24 @@ func testBlockedSenderFlagged(t *testing.T, h *harness) {
 		}
 	}
 
+	// The conversation list's last message and search results too.
+	convs, err := h.svc.Conversations.Conversations(ctx, a, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cv := range convs {
+		if cv.ID == tr.group.ID && (cv.LastMessage == nil || !cv.LastMessage.BlockedSender) {
+			t.Errorf("alice's list: last message %+v, want flagged", cv.LastMessage)
+		}
+	}
+	if cv, err := h.svc.Conversations.Conversation(ctx, c, tr.group.ID); err != nil || cv.LastMessage.BlockedSender {
+		t.Errorf("carol's view: got %+v %v, want unflagged", cv, err)
+	}
+	hits, err := h.svc.Search.Search(ctx, a, chatcore.SearchRequest{Query: "psst"})
+	if err != nil || len(hits) != 1 || !hits[0].Message.BlockedSender {
+		t.Errorf("alice's search: got %+v %v, want the message flagged", hits, err)
+	}
+
 	// Typing: bob's does not reach alice, alice's does not reach bob.
 	if err := h.svc.Typing.Typing(ctx, b, tr.group.ID, chatcore.TypingStart); err != nil {
 		t.Fatal(err)

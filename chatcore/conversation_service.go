@@ -116,6 +116,9 @@ func (s *conversationService) Conversation(ctx context.Context, callerID, id str
 		}
 		return nil, internalError("get conversation", err, slog.String("conversation_id", id))
 	}
+	if err := s.flagBlockedSenders(ctx, callerID, lastMessages(conv)); err != nil {
+		return nil, err
+	}
 	return conv, nil
 }
 
@@ -134,6 +137,9 @@ func (s *conversationService) Conversations(ctx context.Context, callerID string
 	}
 	if convs == nil {
 		convs = []*Conversation{}
+	}
+	if err := s.flagBlockedSenders(ctx, callerID, lastMessages(convs...)); err != nil {
+		return nil, err
 	}
 	return convs, nil
 }

@@ -60,5 +60,8 @@ func (s *searchService) Search(ctx context.Context, callerID string, req SearchR
 		}
 		hits = append(hits, &SearchHit{Message: m, Snippet: Snippet(m.Body, q.Terms, q.Prefix)})
 	}
+	if err := s.flagBlockedSenders(ctx, callerID, hitMessages(hits)); err != nil {
+		return nil, err
+	}
 	return hits, nil
 }

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // DefaultMaxUnfinishedConns is ConnLimits.MaxUnfinished when zero.
@@ -231,4 +233,21 @@ func (g *ConnGuard) Stats() ConnStats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return ConnStats{Unfinished: g.unfinished.Len(), Evicted: g.evicted, Refused: g.refused}
+}
+
+// Collectors are the guard's metrics: parley_conns_unfinished (gauge),
+// parley_conns_evicted_total and parley_conns_refused_total (counters).
+// Register them on the node's registry.
+func (g *ConnGuard) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_conns_unfinished",
+			Help: "Connections without a complete request (headers or body) now."},
+			func() float64 { return float64(g.Stats().Unfinished) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_conns_evicted_total",
+			Help: "Oldest unfinished connections closed to admit new ones (PARLEY_MAX_UNFINISHED_CONNS)."},
+			func() float64 { return float64(g.Stats().Evicted) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_conns_refused_total",
+			Help: "Connections closed at once for the per-IP cap (PARLEY_MAX_CONNS_PER_IP)."},
+			func() float64 { return float64(g.Stats().Refused) }),
+	}
 }

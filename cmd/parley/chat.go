@@ -193,6 +193,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	}
 	guard := httpapi.NewConnGuard(httpapi.ConnLimits{MaxUnfinished: cfg.MaxUnfinishedConns, MaxPerIP: cfg.MaxConnsPerIP})
 	ln = guard.Listener(ln)
+	d.registry.MustRegister(guard.Collectors()...)
 	srv := &http.Server{
 		Handler:           guard.Handler(api.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,

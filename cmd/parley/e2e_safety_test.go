@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,6 +304,15 @@ func TestSlowBodyFloodE2E(t *testing.T) {
 		}
 	}
 	t.Logf("connections of the flood closed by the server: %d of %d", closed, len(conns))
+	status, metrics := (&client{t: t, base: node.URL}).request("GET", "/metrics", nil)
+	// Every connection made since (this scrape too) may evict one more.
+	m := regexp.MustCompile(`(?m)^parley_conns_evicted_total (\d+)$`).FindSubmatch(metrics)
+	if status != 200 || m == nil {
+		t.Fatalf("/metrics: got %d without parley_conns_evicted_total", status)
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n < closed {
+		t.Errorf("parley_conns_evicted_total = %d, want at least the %d closed", n, closed)
+	}
 	if len(conns) > 1024 && closed < len(conns)-1024 {
 		t.Errorf("server closed %d of %d unfinished connections, want at least %d (the bound is 1024)", closed, len(conns), len(conns)-1024)
 	}
