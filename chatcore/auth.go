@@ -58,11 +58,13 @@ type AuthService interface {
 	Register(ctx context.Context, username, password, displayName string) (*AuthResult, error)
 	// Login checks a username and password and starts a new session.
 	// Errors: EUnauthorized (one message for unknown user and wrong
-	// password), ERateLimited (every password-hashing slot stayed busy;
+	// password), EAccountDisabled (the right password of a disabled
+	// account), ERateLimited (every password-hashing slot stayed busy;
 	// Retry-After).
 	Login(ctx context.Context, username, password string) (*AuthResult, error)
 	// Refresh rotates a refresh token. Errors: EUnauthorized (unknown,
-	// expired or reused token; reuse revokes the whole family).
+	// expired or reused token; reuse revokes the whole family),
+	// EAccountDisabled.
 	Refresh(ctx context.Context, refreshToken string) (*AuthResult, error)
 	// Logout revokes a refresh token's session; unknown or malformed
 	// tokens succeed (idempotent). Only internal errors.
@@ -235,7 +237,16 @@ func (s *authService) Refresh(ctx context.Context, refreshToken string) (*AuthRe
 		}
 		return nil, internalError("refresh", err)
 	}
-	return s.issue(ctx, u, rt.FamilyID)
+	res, err := s.issue(ctx, u, rt.FamilyID)
+	if err != nil {
+		return nil, err
+	}
+	// A refresh racing DisableUser may insert its new token after the
+	// sessions were revoked: the flag, set first, catches it here.
+	if err := s.refuseDisabled(ctx, res); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // Logout revokes the family of a refresh token: that session's access

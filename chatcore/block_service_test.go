@@ -407,3 +407,31 @@ func onBothStores(t *testing.T, fn func(t *testing.T, h *harness)) {
 		fn(t, newHarnessOn(t, MustOpenPostgres(t), bus))
 	})
 }
+
+// TestDisableRace: a refresh or login that slips in between DisableUser
+// setting the flag and revoking the sessions still ends refused, its new
+// session revoked.
+func TestDisableRace(t *testing.T) { onBothStores(t, testDisableRace) }
+
+func testDisableRace(t *testing.T, h *harness) {
+	ctx := context.Background()
+	bob := h.MustRegister(t, "bob")
+	mod := h.store.(chatcore.ModerationStore)
+	now := time.Now()
+	// The flag alone, as DisableUser leaves it just before revoking.
+	if err := mod.SetUserDisabled(ctx, bob.User.ID, &now); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.svc.Auth.Refresh(ctx, bob.RefreshToken)
+	wantCode(t, err, chatcore.EAccountDisabled)
+	_, _, err = h.svc.Auth.Authenticate(ctx, bob.AccessToken)
+	wantCode(t, err, chatcore.EUnauthorized)
+	_, err = h.svc.Auth.Login(ctx, "bob", "password-bob")
+	wantCode(t, err, chatcore.EAccountDisabled)
+	if err := mod.SetUserDisabled(ctx, bob.User.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Auth.Login(ctx, "bob", "password-bob"); err != nil {
+		t.Fatalf("login after the flag is cleared: %v", err)
+	}
+}
