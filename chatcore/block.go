@@ -67,6 +67,10 @@ type BlockStore interface {
 	GroupAddPolicies(ctx context.Context, userIDs []string) (map[string]GroupAddPolicy, error)
 	// SetGroupAddPolicy stores a user's policy.
 	SetGroupAddPolicy(ctx context.Context, userID string, p GroupAddPolicy) error
+	// MembersBlocking returns the members of a conversation (as
+	// MemberIDs, in join order; empty when it does not exist) and which of
+	// them block userID, in one query: the send path's membership check.
+	MembersBlocking(ctx context.Context, convID, userID string) (members []string, blockers map[string]bool, err error)
 	// DirectPeers returns those of among who share a direct conversation
 	// with userID.
 	DirectPeers(ctx context.Context, userID string, among []string) ([]string, error)

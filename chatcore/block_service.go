@@ -333,3 +333,26 @@ func hitMessages(hits []*SearchHit) []*Message {
 	}
 	return out
 }
+
+// sendMembers is memberIDsFor for Send: the members and, in the same
+// query, those who block the sender; errBlocked in a direct conversation
+// with one of them.
+func (s *deps) sendMembers(ctx context.Context, convID, callerID string) ([]string, map[string]bool, error) {
+	if s.blocks == nil {
+		members, err := s.memberIDsFor(ctx, convID, callerID, "send message")
+		return members, nil, err
+	}
+	members, blockers, err := s.blocks.MembersBlocking(ctx, convID, callerID)
+	if err != nil {
+		return nil, nil, internalError("send message", err, slog.String("conversation_id", convID))
+	}
+	if !contains(members, callerID) {
+		return nil, nil, Errorf(EForbidden, "not a member of this conversation")
+	}
+	if len(blockers) == 0 {
+		return members, nil, nil
+	}
+	rel := BlockRelations{BlockedBy: blockers}
+	blockers, err = s.blockersIn(ctx, convID, callerID, members, rel)
+	return members, blockers, err
+}

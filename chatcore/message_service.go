@@ -143,7 +143,10 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 	if err := req.validate(); err != nil {
 		return nil, false, err
 	}
-	var members []string
+	var (
+		members  []string
+		blockers map[string]bool // members who block the sender
+	)
 	mentions := []string{}
 	if req.ReplyToSeq > 0 || strings.IndexByte(req.Body, '@') >= 0 {
 		// One query gives membership, the last seq to check a reply
@@ -165,17 +168,16 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 		if mentions, err = s.resolveMentions(ctx, req.Body, conv, callerID); err != nil {
 			return nil, false, err
 		}
+		if blockers, err = s.blockersAmong(ctx, req.ConversationID, callerID, members); err != nil {
+			return nil, false, err
+		}
 	} else {
 		var err error
-		if members, err = s.memberIDsFor(ctx, req.ConversationID, callerID, "send message"); err != nil {
+		if members, blockers, err = s.sendMembers(ctx, req.ConversationID, callerID); err != nil {
 			return nil, false, err
 		}
 	}
 
-	blockers, err := s.blockersAmong(ctx, req.ConversationID, callerID, members)
-	if err != nil {
-		return nil, false, err
-	}
 	id, err := newID()
 	if err != nil {
 		return nil, false, internalError("send message", err)

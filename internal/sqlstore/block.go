@@ -176,3 +176,36 @@ func (s *Store) DirectPeers(ctx context.Context, userID string, among []string) 
 	}
 	return out, nil
 }
+
+// MembersBlocking reads the members and who of them blocks userID in one
+// query (a LEFT JOIN on the blocks primary key).
+func (s *Store) MembersBlocking(ctx context.Context, convID, userID string) ([]string, map[string]bool, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT m.user_id, CASE WHEN b.blocker_id IS NULL THEN 0 ELSE 1 END
+FROM members m LEFT JOIN blocks b ON b.blocker_id = m.user_id AND b.blocked_id = $2
+WHERE m.conversation_id = $1 ORDER BY m.joined_at, m.user_id`, convID, userID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("members blocking: %w", err)
+	}
+	defer rows.Close()
+	var members []string
+	var blockers map[string]bool
+	for rows.Next() {
+		var id string
+		var blocks int
+		if err := rows.Scan(&id, &blocks); err != nil {
+			return nil, nil, fmt.Errorf("members blocking: %w", err)
+		}
+		members = append(members, id)
+		if blocks == 1 {
+			if blockers == nil {
+				blockers = map[string]bool{}
+			}
+			blockers[id] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("members blocking: %w", err)
+	}
+	return members, blockers, nil
+}
