@@ -435,3 +435,57 @@ func testDisableRace(t *testing.T, h *harness) {
 		t.Fatalf("login after the flag is cleared: %v", err)
 	}
 }
+
+// TestBlockStore checks the store methods the services lean on, on both
+// stores: the cap, idempotence, both directions, direct peers and the
+// send path's one-query membership.
+func TestBlockStore(t *testing.T) { onBothStores(t, testBlockStore) }
+
+func testBlockStore(t *testing.T, h *harness) {
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	a, b, c := tr.a.ID, tr.b.ID, tr.c.ID
+	bs := h.store.(chatcore.BlockStore)
+	now := time.Now()
+	for _, step := range []struct {
+		blocker, blocked string
+		created          bool
+		code             string
+	}{
+		{a, b, true, ""},
+		{a, b, false, ""}, // again: no-op, even at the cap
+		{a, c, true, ""},
+		{a, "dave", false, chatcore.ETooLarge}, // cap 2 reached
+		{b, "nobody", false, chatcore.ENotFound},
+		{c, a, true, ""},
+	} {
+		created, err := bs.PutBlock(ctx, step.blocker, step.blocked, now, 2)
+		if chatcore.ErrorCode(err) != step.code || created != step.created {
+			t.Fatalf("PutBlock(%s, %s): got %v %v, want created=%v code %q", step.blocker, step.blocked, created, err, step.created, step.code)
+		}
+	}
+	rel, err := bs.BlockRelations(ctx, a)
+	if err != nil || !rel.Blocks[b] || !rel.Blocks[c] || !rel.BlockedBy[c] || rel.BlockedBy[b] || len(rel.Blocks) != 2 || len(rel.BlockedBy) != 1 {
+		t.Fatalf("relations of alice: got %+v %v", rel, err)
+	}
+	members, blockers, err := bs.MembersBlocking(ctx, tr.group.ID, a)
+	if err != nil || len(members) != 3 || len(blockers) != 1 || !blockers[c] {
+		t.Fatalf("members blocking alice in the group: got %v %v %v", members, blockers, err)
+	}
+	if members, _, err := bs.MembersBlocking(ctx, "no-such", a); err != nil || len(members) != 0 {
+		t.Fatalf("unknown conversation: got %v %v, want none", members, err)
+	}
+	peers, err := bs.DirectPeers(ctx, a, []string{b, c, b})
+	if err != nil || len(peers) != 1 || peers[0] != b {
+		t.Fatalf("direct peers of alice: got %v %v, want bob", peers, err)
+	}
+	if gone, err := bs.DeleteBlock(ctx, a, b); err != nil || !gone {
+		t.Fatalf("delete: got %v %v", gone, err)
+	}
+	if gone, err := bs.DeleteBlock(ctx, a, b); err != nil || gone {
+		t.Fatalf("delete again: got %v %v", gone, err)
+	}
+	if err := bs.SetGroupAddPolicy(ctx, "nobody-user", chatcore.GroupAddNobody); chatcore.ErrorCode(err) != chatcore.ENotFound {
+		t.Fatalf("policy of an unknown user: got %v", err)
+	}
+}
