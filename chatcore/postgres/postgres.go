@@ -94,6 +94,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		IsForeignKeyViolation: isCode(foreignKeyViolation),
 		LockMigrations:        lockMigrations,
 		AppendMessageSQL:      appendMessageSQL,
+		AppendBatch:           appendBatch,
 		ArrayParams:           true,
 		SearchFrom:            searchFrom,
 		SearchWhere:           searchWhere,

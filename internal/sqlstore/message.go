@@ -107,12 +107,23 @@ func scanMessages(rows *sql.Rows, err error) ([]*chatcore.Message, error) {
 // created=false. An empty ClientID is never deduplicated. ENotFound if the
 // conversation does not exist; EInvalid for attachments that are not the
 // sender's completed uploads; ETooLarge past chatcore.MaxAttachments.
+//
+// Messages without attachments are group-committed (group_commit.go): the
+// call returns once the transaction holding it and its neighbours commits.
 func (s *Store) AppendMessage(ctx context.Context, m *chatcore.Message, attachmentIDs []string) (*chatcore.Message, bool, error) {
 	m.CreatedAt = UTC(m.CreatedAt)
 	prepareMessage(m)
 	if len(attachmentIDs) > chatcore.MaxAttachments {
 		return nil, false, chatcore.Errorf(chatcore.ETooLarge, "at most %d attachments per message", chatcore.MaxAttachments)
 	}
+	if len(attachmentIDs) == 0 && !s.gc.cfg.Off {
+		return s.appendGrouped(ctx, m)
+	}
+	return s.appendOne(ctx, m, attachmentIDs)
+}
+
+// appendOne is AppendMessage in a transaction of its own.
+func (s *Store) appendOne(ctx context.Context, m *chatcore.Message, attachmentIDs []string) (*chatcore.Message, bool, error) {
 	var err error
 	if len(attachmentIDs) == 0 && s.d.AppendMessageSQL != "" {
 		var seq int64
@@ -334,4 +345,11 @@ WHERE `+cond+` ORDER BY ma.message_id, ma.position`, args...)
 		}
 	}
 	return rows.Err()
+}
+
+// MessageJSONCols returns the mentions, system and location columns of m
+// as AppendMessage stores them (JSON text, ” when absent), for adapters
+// that write messages themselves.
+func MessageJSONCols(m *chatcore.Message) (mentions, system, location string) {
+	return mentionsCol(m), jsonCol(m.System), jsonCol(m.Location)
 }

@@ -44,6 +44,14 @@ type Dialect struct {
 	// attachments: one round trip per send.
 	// Empty: a transaction (UPDATE ... RETURNING, then INSERT).
 	AppendMessageSQL string
+	// AppendBatch, when set, stores a group-committed batch in one
+	// statement (its own transaction): msgs have no attachments and no
+	// two share conversation, sender and client_id. It returns each
+	// message's seq, 0 for one it did not store (client_id stored before,
+	// or no conversation), seqs consecutive per conversation in the order
+	// of msgs; on error it stored none. BatchSeqs reads its reply.
+	// Nil: one transaction that appends each message in turn.
+	AppendBatch func(ctx context.Context, db *sql.DB, msgs []*chatcore.Message) ([]int64, error)
 	// ArrayParams renders "x is one of these ids" as x = ANY($n) with one
 	// array argument, so the statement text (and the driver's prepared
 	// statement) stays the same whatever the count. Else: x IN ($n, ...).
@@ -62,12 +70,15 @@ type Store struct {
 	read  *sql.DB // queries
 	write *sql.DB // statements that change data; may be the same pool
 	d     Dialect
+	gc    groupCommitter
 }
 
 // New returns a Store using read for queries and write for changes (pass the
 // same pool twice when the engine has no single-writer rule). Close closes both.
 func New(read, write *sql.DB, d Dialect) *Store {
-	return &Store{read: read, write: write, d: d}
+	s := &Store{read: read, write: write, d: d}
+	s.SetGroupCommit(GroupCommit{})
+	return s
 }
 
 // Ping checks that the database answers.
