@@ -247,7 +247,7 @@ func (s *deps) blockersIn(ctx context.Context, convID, userID string, members []
 // it flagged blocked_sender.
 func (s *deps) publishMessage(ctx context.Context, msg *Message, members []string, blockers map[string]bool, op string) {
 	if len(blockers) == 0 {
-		s.publish(ctx, members, EncodeFrame(MessageFrame{Type: FrameMessage, Message: msg}), op)
+		s.publish(ctx, members, EncodeFrame(MessageFrame{Type: FrameMessage, Message: msg, Cursor: LiveCursor(msg.ChangeID)}), op)
 		return
 	}
 	var plain, flagged []string
@@ -258,10 +258,10 @@ func (s *deps) publishMessage(ctx context.Context, msg *Message, members []strin
 			plain = append(plain, id)
 		}
 	}
-	s.publish(ctx, plain, EncodeFrame(MessageFrame{Type: FrameMessage, Message: msg}), op)
+	s.publish(ctx, plain, EncodeFrame(MessageFrame{Type: FrameMessage, Message: msg, Cursor: LiveCursor(msg.ChangeID)}), op)
 	f := *msg
 	f.BlockedSender = true
-	s.publish(ctx, flagged, EncodeFrame(MessageFrame{Type: FrameMessage, Message: &f}), op)
+	s.publish(ctx, flagged, EncodeFrame(MessageFrame{Type: FrameMessage, Message: &f, Cursor: LiveCursor(msg.ChangeID)}), op)
 }
 
 // flagBlockedSenders marks the messages whose sender viewerID blocks.

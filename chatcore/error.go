@@ -18,6 +18,7 @@ const (
 	EUnsupported   = "unsupported"   // a type or kind Parley does not handle
 	ERateLimited   = "rate_limited"  // too many requests; see Error.RetryAfter
 	EUnprocessable = "unprocessable" // well-formed but the content is wrong (e.g. sniffed type mismatch)
+	EGone          = "gone"          // a sync cursor too old or not valid here: start again without one
 	EInternal      = "internal"      // anything else; never shown to clients in detail
 	// EAccountDisabled: an admin disabled the account; login is refused.
 	EAccountDisabled = "account_disabled"

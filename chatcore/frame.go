@@ -22,12 +22,16 @@ const (
 type MessageFrame struct {
 	Type    string   `json:"type"` // "message"
 	Message *Message `json:"message"`
+	// Cursor is the sync cursor of this change (GET /v1/sync?since=).
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // ReceiptFrame is pushed to the other members when a receipt moves.
 type ReceiptFrame struct {
 	Type string `json:"type"` // "receipt"
 	Receipt
+	// Cursor is the sync cursor of this change (GET /v1/sync?since=).
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // TypingFrame is pushed to the other members; never stored.
@@ -52,6 +56,8 @@ type AttachmentFrame struct {
 	Type            string      `json:"type"` // "attachment"
 	Attachment      *Attachment `json:"attachment"`
 	ConversationIDs []string    `json:"conversation_ids"`
+	// Cursor is a sync cursor at or after this change (GET /v1/sync?since=).
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // EncodeFrame marshals a frame value; frames are plain structs, so it cannot

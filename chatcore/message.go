@@ -24,6 +24,9 @@ type Message struct {
 	ReplyToSeq     int64         `json:"reply_to_seq,omitempty"`
 	Attachments    []*Attachment `json:"attachments"`
 	CreatedAt      time.Time     `json:"created_at"`
+	// ChangeID is the message's place in the sync feed (migration 0008),
+	// raised by every change to it; frames carry it as an opaque cursor.
+	ChangeID int64 `json:"-"`
 
 	// Kind is text, media, location or system (see message_kind.go);
 	// stores return "text" for rows written before kinds existed.

@@ -210,7 +210,7 @@ func (s *deps) appendSystem(ctx context.Context, convID string, ev SystemEvent, 
 	if msg.Attachments == nil {
 		msg.Attachments = []*Attachment{}
 	}
-	s.publish(ctx, recipients, EncodeFrame(MessageFrame{Type: FrameMessage, Message: msg}), "system message")
+	s.publish(ctx, recipients, EncodeFrame(MessageFrame{Type: FrameMessage, Message: msg, Cursor: LiveCursor(msg.ChangeID)}), "system message")
 	return msg
 }
 

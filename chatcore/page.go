@@ -15,6 +15,8 @@ const (
 	MaxMessagesPage          = 200 // Messages (history)
 	DefaultSearchPage        = 20  // Search
 	MaxSearchPage            = 100 // Search
+	DefaultSyncPage          = 100 // Sync (changes; conversations of a fresh device)
+	MaxSyncPage              = 500 // Sync
 )
 
 // pageLimit applies a page's default and max to a requested limit.

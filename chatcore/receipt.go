@@ -9,6 +9,9 @@ type Receipt struct {
 	UserID         string `json:"user_id"`
 	DeliveredSeq   int64  `json:"delivered_seq"`
 	ReadSeq        int64  `json:"read_seq"`
+	// ChangeID is the receipt's place in the sync feed; frames carry it as
+	// an opaque cursor.
+	ChangeID int64 `json:"-"`
 }
 
 // ReceiptStore persists receipts.

@@ -60,6 +60,6 @@ func (s *receiptService) advanceReceipt(ctx context.Context, callerID, convID st
 			slog.String("conversation_id", convID), slog.Any("error", err))
 		return r, nil
 	}
-	s.publish(ctx, without(members, callerID), EncodeFrame(ReceiptFrame{Type: FrameReceipt, Receipt: r}), op)
+	s.publish(ctx, without(members, callerID), EncodeFrame(ReceiptFrame{Type: FrameReceipt, Receipt: r, Cursor: LiveCursor(r.ChangeID)}), op)
 	return r, nil
 }

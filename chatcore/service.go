@@ -1,6 +1,7 @@
 package chatcore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -49,6 +50,9 @@ type ServiceConfig struct {
 	AccessTTL  time.Duration // zero = 15 min
 	RefreshTTL time.Duration // zero = 30 days
 	TypingTTL  time.Duration // zero = 6 s: a "start" not renewed turns into a pushed "stop"
+	// SyncRetention is how long a sync cursor stays valid; zero =
+	// DefaultSyncRetention (30 days).
+	SyncRetention time.Duration
 
 	// HashConcurrency bounds concurrent argon2id password hashes (logins,
 	// registrations); zero = GOMAXPROCS. HashWait is how long a request
@@ -91,6 +95,7 @@ type Services struct {
 	Typing        TypingService
 	Presence      PresenceService
 	Search        SearchService
+	Sync          SyncService
 	// Devices registers push devices and notification settings; nil when
 	// the Store keeps no devices.
 	Devices DeviceService
@@ -142,7 +147,7 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		return nil, errors.New("chatcore: service config: Presence is required")
 	case len(cfg.JWTSecret) < MinJWTSecretBytes:
 		return nil, fmt.Errorf("chatcore: service config: JWTSecret must be at least %d bytes", MinJWTSecretBytes)
-	case cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.TypingTTL < 0:
+	case cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.TypingTTL < 0 || cfg.SyncRetention < 0:
 		return nil, errors.New("chatcore: service config: negative TTL")
 	}
 	d := &deps{
@@ -186,6 +191,7 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		Typing:        &typingService{deps: d},
 		Presence:      &presenceService{deps: d, users: users},
 		Search:        &searchService{deps: d},
+		Sync:          &syncService{deps: d, retention: cmp.Or(cfg.SyncRetention, DefaultSyncRetention)},
 		Hub:           d.hub,
 		deps:          d,
 	}
@@ -211,7 +217,13 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 // Run subscribes the hub to the bus and returns when ctx is done. Call it
 // once per Services: every subscription delivers every event.
 func (s *Services) Run(ctx context.Context) error {
-	return s.Hub.Run(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); s.Sync.Run(ctx) }() // sync marks and pruning
+	err := s.Hub.Run(ctx)
+	cancel()
+	<-done
+	return err
 }
 
 // Close stops typing timers and waits for queued offline notifications.

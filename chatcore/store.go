@@ -13,6 +13,7 @@ type Store interface {
 	ReceiptStore
 	AttachmentStore
 	SearchStore
+	SyncStore
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -464,8 +464,14 @@ func Notify(ctx context.Context, store chatcore.Store, bus chatcore.Bus, a *chat
 	if convs == nil {
 		convs = []string{}
 	}
+	// The status change stamped its messages' change ids already; the
+	// counter's value now is at or after them, a valid live cursor.
+	head, err := store.SyncHead(ctx)
+	if err != nil {
+		return fmt.Errorf("sync head: %w", err)
+	}
 	frame := chatcore.EncodeFrame(chatcore.AttachmentFrame{
-		Type: chatcore.FrameAttachment, Attachment: a, ConversationIDs: convs,
+		Type: chatcore.FrameAttachment, Attachment: a, ConversationIDs: convs, Cursor: chatcore.LiveCursor(head),
 	})
 	ev := chatcore.Event{Recipients: recipients, Frame: frame, PublishedAt: time.Now().UnixNano()}
 	if err := bus.Publish(ctx, ev); err != nil {

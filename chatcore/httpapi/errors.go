@@ -35,6 +35,7 @@ var statusByCode = map[string]int{
 	chatcore.EInternal:        http.StatusInternalServerError,
 	CodeUnavailable:           http.StatusServiceUnavailable,
 	chatcore.EAccountDisabled: http.StatusForbidden,
+	chatcore.EGone:            http.StatusGone,
 }
 
 // statusClientClosedRequest (nginx's 499) records requests whose client

@@ -57,7 +57,7 @@ const appendMessageSQL = `WITH c AS (
 )
 INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at, kind, mentions, system, location)
 SELECT $1::text, $2, c.last_seq, NULLIF($3::text, ''), $4::text, $5::text, $6::bigint, $7, $8::text, $9::text, $10::text, $11::text FROM c
-RETURNING seq`
+RETURNING seq, change_id`
 
 // Open connects to the database at url (postgres://user:pass@host:port/db)
 // and checks that it answers, failing within ten seconds when it does not.
@@ -99,6 +99,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		SearchFrom:            searchFrom,
 		SearchWhere:           searchWhere,
 		SearchMatch:           searchMatch,
+		SyncHeadSQL:           `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM sync_change_seq`,
 	})}, nil
 }
 

@@ -103,6 +103,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		SearchFrom:            searchFrom,
 		SearchWhere:           searchWhere,
 		SearchMatch:           searchMatch,
+		SyncHeadSQL:           `SELECT value FROM sync_counter WHERE id = 1`,
+		StampsAfterWrite:      true,
 	})}, nil
 }
 

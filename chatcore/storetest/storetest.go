@@ -47,6 +47,11 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"MemberRoles", testMemberRoles},
 		{"EditAndTombstone", testEditAndTombstone},
 		{"TombstoneBySender", testTombstoneBySender},
+		{"SyncCompaction", testSyncCompaction},
+		{"SyncMembership", testSyncMembership},
+		{"SyncRemoved", testSyncRemoved},
+		{"SyncPaging", testSyncPaging},
+		{"SyncHorizon", testSyncHorizon},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

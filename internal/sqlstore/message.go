@@ -12,7 +12,7 @@ import (
 
 // messageCols are the columns scanMessage reads, from table alias m.
 const messageCols = `m.id, m.conversation_id, m.seq, COALESCE(m.client_id, ''), m.sender_id, m.body, m.reply_to_seq, m.created_at,
-m.kind, m.mentions, m.system, m.location, m.edited_at, m.deleted_at`
+m.kind, m.mentions, m.system, m.location, m.edited_at, m.deleted_at, m.change_id`
 
 // errDuplicate ends an append transaction whose client_id turned out taken.
 var errDuplicate = errors.New("sqlstore: duplicate client id")
@@ -22,7 +22,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*chatcore.Message, error)
 	var created, edited, deleted timeCol
 	var kind, mentions, system, location string
 	if err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.ClientID, &m.SenderID, &m.Body, &m.ReplyToSeq, &created,
-		&kind, &mentions, &system, &location, &edited, &deleted); err != nil {
+		&kind, &mentions, &system, &location, &edited, &deleted, &m.ChangeID); err != nil {
 		return nil, err
 	}
 	m.CreatedAt, m.EditedAt, m.DeletedAt = created.T, edited.ptr(), deleted.ptr()
@@ -126,10 +126,10 @@ func (s *Store) AppendMessage(ctx context.Context, m *chatcore.Message, attachme
 func (s *Store) appendOne(ctx context.Context, m *chatcore.Message, attachmentIDs []string) (*chatcore.Message, bool, error) {
 	var err error
 	if len(attachmentIDs) == 0 && s.d.AppendMessageSQL != "" {
-		var seq int64
+		var seq, change int64
 		err = s.write.QueryRowContext(ctx, s.d.AppendMessageSQL,
 			m.ID, m.ConversationID, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt),
-			string(m.Kind), mentionsCol(m), jsonCol(m.System), jsonCol(m.Location)).Scan(&seq)
+			string(m.Kind), mentionsCol(m), jsonCol(m.System), jsonCol(m.Location)).Scan(&seq, &change)
 		switch {
 		case errors.Is(err, sql.ErrNoRows) && m.ClientID == "":
 			return nil, false, chatcore.Errorf(chatcore.ENotFound, "no conversation %s", m.ConversationID)
@@ -137,7 +137,7 @@ func (s *Store) appendOne(ctx context.Context, m *chatcore.Message, attachmentID
 			err = errDuplicate // or no conversation: told apart below
 		}
 		if err == nil {
-			m.Seq, m.Attachments = seq, []*chatcore.Attachment{}
+			m.Seq, m.ChangeID, m.Attachments = seq, change, []*chatcore.Attachment{}
 		}
 	} else {
 		var existing *chatcore.Message
@@ -205,11 +205,12 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, m *chatcore.Message, a
 	if err != nil {
 		return nil, notFound(err, "no conversation %s", m.ConversationID)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at,
+	var change int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at,
 kind, mentions, system, location)
-VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8, $9, $10, $11, $12)`,
+VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8, $9, $10, $11, $12) RETURNING change_id`,
 		m.ID, m.ConversationID, seq, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt),
-		string(m.Kind), mentionsCol(m), jsonCol(m.System), jsonCol(m.Location))
+		string(m.Kind), mentionsCol(m), jsonCol(m.System), jsonCol(m.Location)).Scan(&change)
 	if s.d.IsUniqueViolation(err) {
 		return nil, errDuplicate
 	}
@@ -231,7 +232,12 @@ VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8, $9, $10, $11, 
 			return nil, fmt.Errorf("link attachments: %w", err)
 		}
 	}
-	m.Seq, m.Attachments = seq, atts
+	if s.d.StampsAfterWrite {
+		if change, err = s.restamp(ctx, tx, `SELECT change_id FROM messages WHERE id = $1`, m.ID); err != nil {
+			return nil, fmt.Errorf("read change id: %w", err)
+		}
+	}
+	m.Seq, m.ChangeID, m.Attachments = seq, change, atts
 	return nil, nil
 }
 

@@ -32,9 +32,15 @@ WHERE me.conversation_id = $1 AND me.user_id = $2`, conversationID, userID).Scan
 	delivered_seq = CASE WHEN delivered_seq < $3 THEN $3 ELSE delivered_seq END,
 	read_seq = CASE WHEN read_seq < $4 THEN $4 ELSE read_seq END
 WHERE conversation_id = $1 AND user_id = $2 AND (delivered_seq < $3 OR read_seq < $4)
-RETURNING delivered_seq, read_seq`, conversationID, userID, delivered, read).Scan(&r.DeliveredSeq, &r.ReadSeq)
+RETURNING delivered_seq, read_seq, change_id`, conversationID, userID, delivered, read).Scan(&r.DeliveredSeq, &r.ReadSeq, &r.ChangeID)
 	switch {
 	case err == nil:
+		if s.d.StampsAfterWrite {
+			r.ChangeID, err = s.restamp(ctx, s.write, `SELECT change_id FROM members WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID)
+			if err != nil {
+				return r, true, fmt.Errorf("advance receipt: %w", err)
+			}
+		}
 		return r, true, nil
 	case errors.Is(err, sql.ErrNoRows):
 		// Left meanwhile, or a concurrent call moved further already.

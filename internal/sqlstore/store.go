@@ -63,6 +63,13 @@ type Dialect struct {
 	SearchFrom  string
 	SearchWhere string
 	SearchMatch func(terms []string, prefix bool) string
+	// SyncHeadSQL returns one row, one column: the last change id handed
+	// out (migration 0008).
+	SyncHeadSQL string
+	// StampsAfterWrite: the engine's triggers stamp change ids after the
+	// row is written, so RETURNING does not see them and the store reads
+	// them again (SQLite).
+	StampsAfterWrite bool
 }
 
 // Store implements chatcore.Store on database/sql.
