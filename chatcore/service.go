@@ -109,8 +109,9 @@ type Services struct {
 	// registers its clients here.
 	Hub *Hub
 
-	deps  *deps
-	close func()
+	deps   *deps
+	syncer *syncService
+	close  func()
 }
 
 // deps is what every service shares. Each service embeds a *deps and adds
@@ -191,7 +192,6 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		Typing:        &typingService{deps: d},
 		Presence:      &presenceService{deps: d, users: users},
 		Search:        &searchService{deps: d},
-		Sync:          &syncService{deps: d, retention: cmp.Or(cfg.SyncRetention, DefaultSyncRetention)},
 		Hub:           d.hub,
 		deps:          d,
 	}
@@ -200,6 +200,8 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		s.Blocks = &blockService{deps: d, blocks: bs}
 	}
 	s.addSafety(cfg)
+	s.syncer = &syncService{deps: d, retention: cmp.Or(cfg.SyncRetention, DefaultSyncRetention)}
+	s.Sync = s.syncer
 	if ds, ok := cfg.Store.(DeviceStore); ok {
 		d.devices = ds
 		s.Devices = &deviceService{deps: d, devices: ds}
@@ -219,7 +221,7 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 func (s *Services) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { defer close(done); s.Sync.Run(ctx) }() // sync marks and pruning
+	go func() { defer close(done); s.syncer.run(ctx) }() // sync marks and pruning
 	err := s.Hub.Run(ctx)
 	cancel()
 	<-done

@@ -43,9 +43,6 @@ type SyncService interface {
 	// malformed, from another server, or older than the retention: start
 	// again without one), EInvalid (negative limit).
 	Sync(ctx context.Context, callerID, cursor string, limit int) (*SyncResult, error)
-	// Run records a sync mark every SyncMarkInterval and prunes what is
-	// older than the retention every hour, until ctx is done.
-	Run(ctx context.Context)
 }
 
 // syncService implements SyncService.
@@ -146,7 +143,9 @@ func (s *syncService) fresh(ctx context.Context, callerID string, head, floor in
 	}, nil
 }
 
-func (s *syncService) Run(ctx context.Context) {
+// run records a sync mark every SyncMarkInterval and prunes what is older
+// than the retention every hour, until ctx is done (Services.Run).
+func (s *syncService) run(ctx context.Context) {
 	mark := time.NewTicker(SyncMarkInterval)
 	defer mark.Stop()
 	prune := time.NewTicker(syncPruneInterval)

@@ -50,8 +50,8 @@ type envOptions struct {
 func withServices(c Config, svcs *chatcore.Services) Config {
 	c.Auth, c.Users, c.Conversations = svcs.Auth, svcs.Users, svcs.Conversations
 	c.Messages, c.Receipts, c.Typing = svcs.Messages, svcs.Receipts, svcs.Typing
-	c.Presence, c.Hub, c.Devices, c.Search = svcs.Presence, svcs.Hub, svcs.Devices, svcs.Search
 	c.Blocks, c.Reports, c.Moderation = svcs.Blocks, svcs.Reports, svcs.Moderation
+	c.Presence, c.Hub, c.Devices, c.Search, c.Sync = svcs.Presence, svcs.Hub, svcs.Devices, svcs.Search, svcs.Sync
 	return c
 }
 

@@ -50,6 +50,7 @@ func (s *Server) routeTable() []route {
 		{"POST /v1/conversations/{id}/delivered", user(s.handleDelivered)},
 		{"GET /v1/conversations/{id}/notifications", user(s.handleGetNotifications)},
 		{"GET /v1/search", user(s.handleSearch)},
+		{"GET /v1/sync", user(s.handleSync)},
 		{"PUT /v1/conversations/{id}/notifications", user(s.handleSetNotifications)},
 
 		// Push devices.

@@ -101,6 +101,7 @@ type Config struct {
 	Typing        chatcore.TypingService
 	Presence      chatcore.PresenceService
 	Search        chatcore.SearchService
+	Sync          chatcore.SyncService
 	// Devices serves /v1/devices and conversation notification settings,
 	// and checks ?device_id= on the WebSocket; nil: those routes answer 503
 	// and device_id is refused.
@@ -205,6 +206,7 @@ func (c Config) checkServices() error {
 		{"Typing", c.Typing == nil},
 		{"Presence", c.Presence == nil},
 		{"Search", c.Search == nil},
+		{"Sync", c.Sync == nil},
 		{"Hub", c.Hub == nil},
 	} {
 		if f.missing {

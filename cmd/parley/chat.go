@@ -159,6 +159,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Typing:         chat.Typing,
 		Presence:       chat.Presence,
 		Search:         chat.Search,
+		Sync:           chat.Sync,
 		Devices:        chat.Devices,
 		Blocks:         chat.Blocks,
 		Reports:        chat.Reports,
