@@ -102,6 +102,15 @@ func (s *syncService) Sync(ctx context.Context, callerID, cursor string, limit i
 	if n := len(changes); n > 0 {
 		last = max(last, changes[n-1].ID)
 	}
+	var msgs []*Message
+	for _, ch := range changes {
+		if ch.Message != nil {
+			msgs = append(msgs, ch.Message)
+		}
+	}
+	if err := s.flagBlockedSenders(ctx, callerID, msgs); err != nil {
+		return nil, internalError("sync", err, slog.String("user_id", callerID))
+	}
 	out := make([]SyncChange, 0, len(changes))
 	for _, ch := range changes {
 		if ch.Type == ChangeConversation {
