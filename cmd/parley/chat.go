@@ -94,6 +94,8 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		AccessTTL: cfg.AccessTTL,
 		Hooks:     httpapi.MetricsHooks(d.registry),
 
+		SyncRetention: cfg.SyncRetention,
+
 		MaxSocketsPerUser: cfg.MaxSocketsPerUser,
 	})
 	if err != nil {

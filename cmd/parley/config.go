@@ -69,6 +69,8 @@ type Config struct {
 	KeepOriginalMetadata bool
 	// MediaRetention expires attachments older than this (0: keep forever).
 	MediaRetention time.Duration
+	// SyncRetention is how long a sync cursor stays valid (0: 30 days).
+	SyncRetention time.Duration
 
 	AutoMigrate     bool
 	ShutdownTimeout time.Duration
@@ -194,6 +196,8 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		}
 		envFlag["media-retention"] = "MEDIA_RETENTION"
 		fs.DurationVar(&cfg.MediaRetention, "media-retention", 0, "expire attachments older than this, deleting their objects, e.g. 2160h (PARLEY_MEDIA_RETENTION; 0 = keep forever)")
+		envFlag["sync-retention"] = "SYNC_RETENTION"
+		fs.DurationVar(&cfg.SyncRetention, "sync-retention", 0, "how long a sync cursor stays valid; older ones get 410 and the device starts again (PARLEY_SYNC_RETENTION; 0 = 720h)")
 		envFlag["admin-username"] = "ADMIN_USERNAME"
 		fs.StringVar(&cfg.AdminUsername, "admin-username", "", "this account exists with role admin at start, with PARLEY_ADMIN_PASSWORD (PARLEY_ADMIN_USERNAME)")
 		secret(&cfg.AdminPassword, "ADMIN_PASSWORD", "password of -admin-username")
@@ -355,6 +359,9 @@ func (c *Config) ValidateServe(needJWT bool) error {
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		errs = append(errs, errors.New("PARLEY_S3_ACCESS_KEY and PARLEY_S3_SECRET_KEY are required with PARLEY_S3_ENDPOINT"))
+	}
+	if c.SyncRetention < 0 {
+		errs = append(errs, errors.New("PARLEY_SYNC_RETENTION must not be negative"))
 	}
 	errs = append(errs, c.Push.Validate())
 	return errors.Join(errs...)
