@@ -177,6 +177,7 @@ type frame struct {
 	ReadSeq        int64             `json:"read_seq"`
 	Status         string            `json:"status"`
 	LastSeen       time.Time         `json:"last_seen"`
+	Cursor         string            `json:"cursor"`
 }
 
 // connect registers a client for user on h's hub.
