@@ -41,7 +41,7 @@ INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, repl
 SELECT f.id, f.conversation_id, b.base + row_number() OVER (PARTITION BY f.conversation_id ORDER BY f.ord),
 	NULLIF(f.client_id, ''), f.sender_id, f.body, f.reply_to_seq, f.created_at, f.kind, f.mentions, f.system, f.location
 FROM fresh f JOIN bumped b ON b.id = f.conversation_id
-RETURNING id, seq`
+RETURNING id, seq, change_id`
 
 // appendBatch runs appendBatchSQL over msgs.
 func appendBatch(ctx context.Context, db *sql.DB, msgs []*chatcore.Message) ([]int64, error) {

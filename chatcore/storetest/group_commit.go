@@ -87,6 +87,7 @@ func testGroupCommitSeqs(t *testing.T, a GroupCommitAdapter) {
 	res := sendAll(t, s, msgs)
 
 	bySeq := map[string]map[int64]string{}
+	changeIDs := map[int64]string{} // the sync feed's: one each, never 0
 	for _, r := range res {
 		if r.err != nil {
 			t.Fatalf("append %q: %v", r.req.Body, r.err)
@@ -97,6 +98,10 @@ func testGroupCommitSeqs(t *testing.T, a GroupCommitAdapter) {
 		if !r.created {
 			t.Fatalf("append %q: created false, want true", r.req.Body)
 		}
+		if prev, dup := changeIDs[r.msg.ChangeID]; dup || r.msg.ChangeID <= 0 {
+			t.Fatalf("append %q: change id %d (also given to %q); want a new one", r.req.Body, r.msg.ChangeID, prev)
+		}
+		changeIDs[r.msg.ChangeID] = r.msg.Body
 		if bySeq[r.msg.ConversationID] == nil {
 			bySeq[r.msg.ConversationID] = map[int64]string{}
 		}

@@ -248,8 +248,9 @@ func (s *Store) appendBatch(ctx context.Context, msgs []*chatcore.Message) ([]bo
 // what was sent.
 var errBatchShape = errors.New("sqlstore: batch reply does not match the batch")
 
-// BatchSeqs maps the (id, seq) rows an AppendBatch statement returned to
-// the order of msgs: seq 0 for a message it did not store.
+// BatchSeqs maps the (id, seq, change_id) rows an AppendBatch statement
+// returned to the order of msgs: seq 0 for a message it did not store. It
+// sets the ChangeID (sync feed, migration 0008) of each stored message.
 func BatchSeqs(msgs []*chatcore.Message, rows *sql.Rows) ([]int64, error) {
 	defer rows.Close()
 	index := make(map[string]int, len(msgs))
@@ -259,15 +260,15 @@ func BatchSeqs(msgs []*chatcore.Message, rows *sql.Rows) ([]int64, error) {
 	seqs := make([]int64, len(msgs))
 	for rows.Next() {
 		var id string
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
+		var seq, change int64
+		if err := rows.Scan(&id, &seq, &change); err != nil {
 			return nil, err
 		}
 		i, ok := index[id]
 		if !ok || seq <= 0 {
 			return nil, errBatchShape
 		}
-		seqs[i] = seq
+		seqs[i], msgs[i].ChangeID = seq, change
 	}
 	return seqs, rows.Err()
 }
