@@ -49,6 +49,12 @@ func newRegistry() *prometheus.Registry {
 // requests, stop the service; the stores close through a.close.
 func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error {
 	cfg, logger := a.cfg, a.logger
+	a.setGroupCommit(d.store)
+	if cfg.PprofAddr != "" {
+		if err := a.startPprof(cfg.PprofAddr); err != nil {
+			return err
+		}
+	}
 	// Events published while this node was cut off from Redis are lost to
 	// its sockets: once the bus is back, close them all so every client
 	// reconnects and catches up with after=.

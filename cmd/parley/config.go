@@ -31,6 +31,12 @@ type Config struct {
 	AdminPromoteExisting bool
 	// MetricsToken guards /metrics on the chat listener (bearer).
 	MetricsToken string
+	// PprofAddr, when set, is the loopback address of net/http/pprof.
+	PprofAddr string
+	// GroupCommit stores concurrent sends in one transaction per batch;
+	// GroupCommitLinger is how long a batch waits for more (0: it does not).
+	GroupCommit       bool
+	GroupCommitLinger time.Duration
 
 	PushWebhookURL string
 	Push           PushConfig
@@ -202,6 +208,12 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		fs.StringVar(&cfg.AdminUsername, "admin-username", "", "this account exists with role admin at start, with PARLEY_ADMIN_PASSWORD (PARLEY_ADMIN_USERNAME)")
 		secret(&cfg.AdminPassword, "ADMIN_PASSWORD", "password of -admin-username")
 		secret(&cfg.MetricsToken, "METRICS_TOKEN", "bearer token /metrics requires on the public listener (empty: /metrics is open; set it, or block /metrics at the proxy)")
+		envFlag["pprof-addr"] = "PPROF_ADDR"
+		fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "loopback `address` of /debug/pprof/ (PARLEY_PPROF_ADDR, e.g. 127.0.0.1:6060; empty = off)")
+		envFlag["group-commit"] = "GROUP_COMMIT"
+		fs.BoolVar(&cfg.GroupCommit, "group-commit", true, "store sends arriving together in one transaction, acked after its commit (PARLEY_GROUP_COMMIT; false = one transaction per message)")
+		envFlag["group-commit-linger"] = "GROUP_COMMIT_LINGER"
+		fs.DurationVar(&cfg.GroupCommitLinger, "group-commit-linger", 0, "how long a batch waits for more sends before it commits (PARLEY_GROUP_COMMIT_LINGER; 0 = no wait: a batch is what arrived during the previous commit)")
 		envFlag["admin-promote-existing"] = "ADMIN_PROMOTE_EXISTING"
 		fs.BoolVar(&cfg.AdminPromoteExisting, "admin-promote-existing", false, "let -admin-username promote an existing non-admin account (off: start fails, since whoever registered the name first would become admin) (PARLEY_ADMIN_PROMOTE_EXISTING)")
 		envFlag["push-webhook-url"] = "PUSH_WEBHOOK_URL"

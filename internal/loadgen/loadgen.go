@@ -51,6 +51,10 @@ type Config struct {
 
 	// Transport opens the users' real-time connections. If nil, WebSocket.
 	Transport Transport
+	// CentrifugoSecret, with the Centrifugo transport, signs the users'
+	// connection tokens; users and channels are then made up by the load
+	// generator instead of registered over Parley's REST API.
+	CentrifugoSecret string
 	// Stdout receives the report, Stderr progress and warnings; nil
 	// discards them.
 	Stdout, Stderr io.Writer
@@ -234,11 +238,17 @@ func Run(ctx context.Context, cfg Config) error {
 	setupCtx, cancel := context.WithTimeout(ctx, cfg.SetupTimeout)
 	defer cancel()
 	t0 := time.Now()
+	_, centrifugo := cfg.Transport.(Centrifugo)
+	if centrifugo && cfg.CentrifugoSecret == "" {
+		return errNoCentrifugoSecret
+	}
 	reused, err := b.loadUsers()
 	if err != nil {
 		return err
 	}
-	if !reused {
+	if centrifugo {
+		b.centrifugoUsers()
+	} else if !reused {
 		if err := b.register(setupCtx); err != nil {
 			return err
 		}
@@ -247,8 +257,10 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	t1 := time.Now()
-	nConvs, err := b.createConversations(setupCtx)
-	if err != nil {
+	var nConvs int
+	if centrifugo {
+		nConvs = b.centrifugoChannels()
+	} else if nConvs, err = b.createConversations(setupCtx); err != nil {
 		return err
 	}
 	t2 := time.Now()
@@ -666,7 +678,7 @@ func (b *benchRun) send(ctx context.Context, deadline time.Time) {
 			defer tick.Stop()
 			for n := int64(1); ; n++ {
 				now := time.Now()
-				m := Outgoing{ClientID: fmt.Sprintf("%s-%d-%d", b.run, u.idx, n),
+				m := Outgoing{ClientID: fmt.Sprintf("%s-%d-%d", b.run, u.idx, n), SenderID: u.id,
 					ConversationID: u.conv, Body: benchBody(b.run, now, n)}
 				wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 				err := u.conn.Send(wctx, m)

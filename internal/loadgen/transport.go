@@ -33,6 +33,7 @@ type Conn interface {
 // Outgoing is a message the load generator sends.
 type Outgoing struct {
 	ClientID       string // idempotency key
+	SenderID       string // the sending user (Parley knows it from the token)
 	ConversationID string
 	Body           string
 }
