@@ -99,6 +99,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		SearchFrom:            searchFrom,
 		SearchWhere:           searchWhere,
 		SearchMatch:           searchMatch,
+		ChangeIDExpr:          `nextval('sync_change_seq')`,
 		SyncHeadSQL:           `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM sync_change_seq`,
 	})}, nil
 }

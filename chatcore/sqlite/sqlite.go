@@ -104,6 +104,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		SearchWhere:           searchWhere,
 		SearchMatch:           searchMatch,
 		SyncHeadSQL:           `SELECT value FROM sync_counter WHERE id = 1`,
+		ChangeIDExpr:          `(SELECT value + 1 FROM sync_counter WHERE id = 1)`,
 		StampsAfterWrite:      true,
 	})}, nil
 }

@@ -207,8 +207,8 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, m *chatcore.Message, a
 	}
 	var change int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at,
-kind, mentions, system, location)
-VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8, $9, $10, $11, $12) RETURNING change_id`,
+kind, mentions, system, location, change_id)
+VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8, $9, $10, $11, $12, `+s.d.ChangeIDExpr+`) RETURNING change_id`,
 		m.ID, m.ConversationID, seq, m.ClientID, m.SenderID, m.Body, m.ReplyToSeq, s.t(m.CreatedAt),
 		string(m.Kind), mentionsCol(m), jsonCol(m.System), jsonCol(m.Location)).Scan(&change)
 	if s.d.IsUniqueViolation(err) {
@@ -230,11 +230,6 @@ VALUES ($1, $2, $3, NULLIF(CAST($4 AS TEXT), ''), $5, $6, $7, $8, $9, $10, $11, 
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO message_attachments (message_id, attachment_id, conversation_id, position) VALUES `+values, args...); err != nil {
 			return nil, fmt.Errorf("link attachments: %w", err)
-		}
-	}
-	if s.d.StampsAfterWrite {
-		if change, err = s.restamp(ctx, tx, `SELECT change_id FROM messages WHERE id = $1`, m.ID); err != nil {
-			return nil, fmt.Errorf("read change id: %w", err)
 		}
 	}
 	m.Seq, m.ChangeID, m.Attachments = seq, change, atts

@@ -66,6 +66,9 @@ type Dialect struct {
 	// SyncHeadSQL returns one row, one column: the last change id handed
 	// out (migration 0008).
 	SyncHeadSQL string
+	// ChangeIDExpr is the SQL expression a send inserts as the message's
+	// change_id: the next value of the change counter.
+	ChangeIDExpr string
 	// StampsAfterWrite: the engine's triggers stamp change ids after the
 	// row is written, so RETURNING does not see them and the store reads
 	// them again (SQLite).

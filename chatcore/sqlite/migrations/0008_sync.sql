@@ -38,9 +38,15 @@ CREATE TABLE sync_horizon (
 );
 INSERT INTO sync_horizon (id, change_id) VALUES (1, 0);
 
-CREATE TRIGGER messages_sync_insert AFTER INSERT ON messages BEGIN
-	UPDATE sync_counter SET value = value + 1 WHERE id = 1;
-	UPDATE messages SET change_id = (SELECT value FROM sync_counter WHERE id = 1) WHERE rowid = new.rowid;
+-- Sends insert change_id = counter + 1 themselves (sqlstore's
+-- Dialect.ChangeIDExpr), so RETURNING sees it and a send costs one counter
+-- update; an insert that leaves it 0 gets one from messages_sync_assign.
+CREATE TRIGGER messages_sync_insert AFTER INSERT ON messages WHEN new.change_id > 0 BEGIN
+	UPDATE sync_counter SET value = new.change_id WHERE id = 1;
+END;
+
+CREATE TRIGGER messages_sync_insert_unstamped AFTER INSERT ON messages WHEN new.change_id <= 0 BEGIN
+	UPDATE messages SET change_id = -1 WHERE rowid = new.rowid;
 END;
 
 CREATE TRIGGER messages_sync_assign AFTER UPDATE OF change_id ON messages WHEN new.change_id < 0 BEGIN
