@@ -17,6 +17,9 @@ const (
 	SyncMarkInterval     = 2 * time.Second
 	DefaultSyncRetention = 30 * 24 * time.Hour
 	syncPruneInterval    = time.Hour
+	// syncFloorLag is what SyncFloor is asked for: the commit lag plus one
+	// mark interval, since a mark is filed under the end of its slot.
+	syncFloorLag = SyncCommitLag + SyncMarkInterval
 )
 
 // SyncResult is one page of the sync feed.
@@ -67,7 +70,7 @@ func (s *syncService) Sync(ctx context.Context, callerID, cursor string, limit i
 		return nil, internalError("sync", err)
 	}
 	// Every change above floorNow may still be committing.
-	floorNow, err := s.store.SyncFloor(ctx, head+1, SyncCommitLag)
+	floorNow, err := s.store.SyncFloor(ctx, head+1, syncFloorLag)
 	if err != nil {
 		return nil, internalError("sync", err)
 	}
@@ -87,7 +90,7 @@ func (s *syncService) Sync(ctx context.Context, callerID, cursor string, limit i
 	from, carry := c.F, floorNow
 	switch c.Mode {
 	case 'l':
-		if from, err = s.store.SyncFloor(ctx, c.X, SyncCommitLag); err != nil {
+		if from, err = s.store.SyncFloor(ctx, c.X, syncFloorLag); err != nil {
 			return nil, internalError("sync", err)
 		}
 	case 'p':
@@ -174,8 +177,12 @@ func (s *syncService) run(ctx context.Context) {
 	}
 }
 
+// mark files the counter under the end of the current SyncMarkInterval
+// slot: every node marks the same slots (one row each, the first node's),
+// and the value was read no later than the time it is filed under.
 func (s *syncService) mark(ctx context.Context) {
-	if err := s.store.MarkSync(ctx, s.clock.Now()); err != nil && ctx.Err() == nil {
+	at := s.clock.Now().Truncate(SyncMarkInterval).Add(SyncMarkInterval)
+	if err := s.store.MarkSync(ctx, at); err != nil && ctx.Err() == nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: sync mark", slog.Any("error", err))
 	}
 }
