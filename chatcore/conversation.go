@@ -72,6 +72,8 @@ type ConversationStore interface {
 	RemoveMember(ctx context.Context, id, userID string) error
 	// SetMemberRole sets a member's role. ENotFound if not a member.
 	SetMemberRole(ctx context.Context, id, userID string, role MemberRole) error
+	// SetConversationTitle renames a group. ENotFound if there is no such group.
+	SetConversationTitle(ctx context.Context, id, title string) error
 	// PeerIDs returns the distinct users who share at least one conversation
 	// with userID (not userID itself).
 	PeerIDs(ctx context.Context, userID string) ([]string, error)

@@ -43,6 +43,11 @@ type ConversationService interface {
 	// not a member), EForbidden (not the owner, direct conversation, the
 	// owner's own role), EInvalid (role not admin or member).
 	SetMemberRole(ctx context.Context, callerID, convID, userID string, role MemberRole) (*Conversation, error)
+	// SetTitle renames a group (owners and admins); a title_changed
+	// system message records it. Errors: ENotFound (no such conversation
+	// or not a member), EForbidden (direct conversation, plain member),
+	// EInvalid (bad title).
+	SetTitle(ctx context.Context, callerID, convID, title string) (*Conversation, error)
 }
 
 // conversationService implements ConversationService.
@@ -97,6 +102,8 @@ func (s *conversationService) CreateConversation(ctx context.Context, callerID s
 			}
 			return nil, false, internalError("create conversation", err)
 		}
+		members := append([]string{callerID}, others...)
+		s.appendSystem(ctx, c.ID, SystemEvent{Event: SystemConversationCreated, ActorID: callerID, UserIDs: others, Title: title}, members)
 	}
 	// Read back as the caller sees it: members, last message, unread count.
 	conv, err := s.store.ConversationForUser(ctx, c.ID, callerID)
@@ -119,6 +126,9 @@ func (s *conversationService) Conversation(ctx context.Context, callerID, id str
 	if err := s.flagBlockedSenders(ctx, callerID, lastMessages(conv)); err != nil {
 		return nil, err
 	}
+	if err := s.lastMessageDetails(ctx, []*Conversation{conv}, callerID); err != nil {
+		return nil, err
+	}
 	return conv, nil
 }
 
@@ -139,6 +149,9 @@ func (s *conversationService) Conversations(ctx context.Context, callerID string
 		convs = []*Conversation{}
 	}
 	if err := s.flagBlockedSenders(ctx, callerID, lastMessages(convs...)); err != nil {
+		return nil, err
+	}
+	if err := s.lastMessageDetails(ctx, convs, callerID); err != nil {
 		return nil, err
 	}
 	return convs, nil
@@ -367,4 +380,50 @@ func normalizeTitle(t string) (string, error) {
 		}
 	}
 	return t, nil
+}
+
+// lastMessageDetails fills the reactions and reply_to of the last
+// messages of convs as callerID sees them.
+func (s *conversationService) lastMessageDetails(ctx context.Context, convs []*Conversation, callerID string) error {
+	var msgs []*Message
+	for _, c := range convs {
+		if c.LastMessage != nil {
+			msgs = append(msgs, c.LastMessage)
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return s.details(ctx, msgs, callerID, "conversation last messages")
+}
+
+// SetTitle renames a group; owners and admins may. An unchanged title
+// changes nothing and writes no system message. Errors: ENotFound,
+// EForbidden, EInvalid.
+func (s *conversationService) SetTitle(ctx context.Context, callerID, convID, title string) (*Conversation, error) {
+	title, err := normalizeTitle(title)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := s.Conversation(ctx, callerID, convID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case conv.Kind != KindGroup:
+		return nil, Errorf(EForbidden, "a direct conversation has no title")
+	case !roleOf(conv, callerID).canModerate():
+		return nil, Errorf(EForbidden, "only owners and admins may change the title")
+	}
+	if conv.Title == title {
+		return conv, nil
+	}
+	if err := s.store.SetConversationTitle(ctx, convID, title); err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil, Errorf(ENotFound, "conversation not found")
+		}
+		return nil, internalError("set title", err, slog.String("conversation_id", convID))
+	}
+	s.appendSystem(ctx, convID, SystemEvent{Event: SystemTitleChanged, ActorID: callerID, Title: title}, memberIDs(conv))
+	return s.Conversation(ctx, callerID, convID)
 }

@@ -46,6 +46,11 @@ type Message struct {
 	// BlockedSender is set, for the viewer only, when the viewer blocks
 	// the sender (history, catch-up and live frames of shared groups).
 	BlockedSender bool `json:"blocked_sender,omitempty"`
+	// Reactions summarise the emoji on the message, in the order they
+	// were first used; Me is relative to whoever the message is for.
+	Reactions []Reaction `json:"reactions"`
+	// ReplyTo quotes the message ReplyToSeq names.
+	ReplyTo *ReplyTo `json:"reply_to,omitempty"`
 }
 
 // MessageQuery selects a page of a conversation's history. With Before > 0

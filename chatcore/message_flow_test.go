@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/parley-chat/parley/chatcore"
 )
 
@@ -25,7 +27,14 @@ func newTrio(t *testing.T, h *harness) trio {
 	tr.b = h.MustRegister(t, "bob").User
 	tr.c = h.MustRegister(t, "carol").User
 	var err error
-	if tr.group, _, err = h.svc.Conversations.CreateConversation(ctx, tr.a.ID, []string{tr.b.ID, tr.c.ID}, "g"); err != nil {
+	// The group is made in the store, without the conversation_created
+	// system message the service writes, so these tests' seqs start at 1.
+	g := &chatcore.Conversation{ID: uuid.NewString(), Kind: chatcore.KindGroup, Title: "g", CreatedBy: tr.a.ID, CreatedAt: time.Now()}
+	g.LastActivityAt = g.CreatedAt
+	if err = h.store.CreateConversation(ctx, g, []string{tr.a.ID, tr.b.ID, tr.c.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if tr.group, err = h.svc.Conversations.Conversation(ctx, tr.a.ID, g.ID); err != nil {
 		t.Fatal(err)
 	}
 	if tr.direct, _, err = h.svc.Conversations.CreateConversation(ctx, tr.a.ID, []string{tr.b.ID}, ""); err != nil {

@@ -44,7 +44,7 @@ func TestRolesAndSystemMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := MustNextFrame(t, bSock)
-	if f.Type != chatcore.FrameMessage || f.Message.Kind != chatcore.MessageSystem || f.Message.System.Event != chatcore.SystemRoleChanged || f.Message.Seq != 1 {
+	if f.Type != chatcore.FrameMessage || f.Message.Kind != chatcore.MessageSystem || f.Message.System.Event != chatcore.SystemRoleChanged || f.Message.Seq != 2 { // 1 is conversation_created
 		t.Fatalf("role change frame: got %+v", f.Message)
 	}
 	// Now an admin, b adds d and removes c; an admin cannot remove the owner.
@@ -71,6 +71,7 @@ func TestRolesAndSystemMessages(t *testing.T) {
 		got = append(got, *m.System)
 	}
 	want := []chatcore.SystemEvent{
+		{Event: chatcore.SystemConversationCreated, ActorID: a.ID, UserIDs: []string{b.ID, c.ID}, Title: "Trip"},
 		{Event: chatcore.SystemRoleChanged, ActorID: a.ID, UserIDs: []string{b.ID}, Role: chatcore.GroupAdmin},
 		{Event: chatcore.SystemMemberAdded, ActorID: b.ID, UserIDs: []string{d.ID}},
 		{Event: chatcore.SystemMemberRemoved, ActorID: b.ID, UserIDs: []string{c.ID}},

@@ -207,6 +207,13 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 	if msg.Attachments == nil {
 		msg.Attachments = []*Attachment{} // the protocol promises an array
 	}
+	if msg.ReplyToSeq > 0 || !created {
+		// reply_to for a reply; a retry's original may have reactions
+		// (Me false: the frame goes to every member).
+		if err := s.details(ctx, []*Message{msg}, "", "send message"); err != nil {
+			return nil, false, err
+		}
+	}
 	if created && s.hooks.MessageStored != nil {
 		s.hooks.MessageStored()
 	}
@@ -256,10 +263,8 @@ func (s *messageService) Messages(ctx context.Context, callerID, convID string, 
 	if msgs == nil {
 		msgs = []*Message{}
 	}
-	for _, m := range msgs {
-		if m.Attachments == nil {
-			m.Attachments = []*Attachment{}
-		}
+	if err := s.details(ctx, msgs, callerID, "list messages"); err != nil {
+		return nil, err
 	}
 	if err := s.flagBlockedSenders(ctx, callerID, msgs); err != nil {
 		return nil, err

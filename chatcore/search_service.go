@@ -54,10 +54,10 @@ func (s *searchService) Search(ctx context.Context, callerID string, req SearchR
 	if err != nil {
 		return nil, internalError("search", err)
 	}
+	if err := s.details(ctx, msgs, callerID, "search"); err != nil {
+		return nil, err
+	}
 	for _, m := range msgs {
-		if m.Attachments == nil {
-			m.Attachments = []*Attachment{}
-		}
 		hits = append(hits, &SearchHit{Message: m, Snippet: Snippet(m.Body, q.Terms, q.Prefix)})
 	}
 	if err := s.flagBlockedSenders(ctx, callerID, hitMessages(hits)); err != nil {

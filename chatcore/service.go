@@ -65,6 +65,16 @@ type ServiceConfig struct {
 	// is): connecting one more closes the oldest. Zero =
 	// DefaultMaxSocketsPerUser; negative = no cap.
 	MaxSocketsPerUser int
+	// EditWindow is how long after sending a sender may edit a message;
+	// zero = DefaultEditWindow.
+	EditWindow time.Duration
+	// AttachmentObjects deletes the objects of attachments whose last
+	// message was deleted, AttachmentDeleteGrace (zero =
+	// DefaultAttachmentDeleteGrace) after the deletion, when
+	// SweepDeletedAttachments runs. Nil: deletions unlink attachments and
+	// their objects stay (until media retention, if any).
+	AttachmentObjects     AttachmentObjectDeleter
+	AttachmentDeleteGrace time.Duration
 
 	Hooks Hooks // optional metric callbacks (the domain does not import prometheus)
 
@@ -96,6 +106,8 @@ type Services struct {
 	Presence      PresenceService
 	Search        SearchService
 	Sync          SyncService
+	// Edits reads single messages, edits, deletes and reacts to them.
+	Edits MessageEditService
 	// Devices registers push devices and notification settings; nil when
 	// the Store keeps no devices.
 	Devices DeviceService
@@ -111,6 +123,7 @@ type Services struct {
 
 	deps   *deps
 	syncer *syncService
+	edits  *messageEditService
 	close  func()
 }
 
@@ -150,6 +163,8 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		return nil, fmt.Errorf("chatcore: service config: JWTSecret must be at least %d bytes", MinJWTSecretBytes)
 	case cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.TypingTTL < 0 || cfg.SyncRetention < 0:
 		return nil, errors.New("chatcore: service config: negative TTL")
+	case cfg.EditWindow < 0 || cfg.AttachmentDeleteGrace < 0:
+		return nil, errors.New("chatcore: service config: negative edit window or attachment delete grace")
 	}
 	d := &deps{
 		store:    cfg.Store,
@@ -183,6 +198,13 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 	}
 	users := &userService{deps: d}
 	msgs := newMessageService(d)
+	edits := &messageEditService{deps: d, window: cfg.EditWindow, grace: cfg.AttachmentDeleteGrace, objects: cfg.AttachmentObjects}
+	if edits.window == 0 {
+		edits.window = DefaultEditWindow
+	}
+	if edits.grace == 0 {
+		edits.grace = DefaultAttachmentDeleteGrace
+	}
 	s := &Services{
 		Auth:          auth,
 		Users:         users,
@@ -192,8 +214,10 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		Typing:        &typingService{deps: d},
 		Presence:      &presenceService{deps: d, users: users},
 		Search:        &searchService{deps: d},
+		Edits:         edits,
 		Hub:           d.hub,
 		deps:          d,
+		edits:         edits,
 	}
 	if bs, ok := cfg.Store.(BlockStore); ok {
 		d.blocks = bs

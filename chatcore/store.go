@@ -10,6 +10,7 @@ type Store interface {
 	ConversationStore
 	MessageStore
 	MessageEditStore
+	ReactionStore
 	ReceiptStore
 	AttachmentStore
 	SearchStore

@@ -17,7 +17,7 @@
 //	srv, _ := httpapi.New(httpapi.Config{
 //		Auth: svcs.Auth, Users: svcs.Users, Conversations: svcs.Conversations,
 //		Messages: svcs.Messages, Receipts: svcs.Receipts, Typing: svcs.Typing,
-//		Presence: svcs.Presence, Search: svcs.Search, Hub: svcs.Hub, Registry: reg, Logger: logger,
+//		Presence: svcs.Presence, Search: svcs.Search, Edits: svcs.Edits, Hub: svcs.Hub, Registry: reg, Logger: logger,
 //	})
 //	httpServer := &http.Server{Handler: srv.Handler()}
 //	...

@@ -78,7 +78,7 @@ func (f *fakeChat) called(method string) bool {
 // logs discarded.
 func (f *fakeChat) config() Config {
 	return Config{
-		Auth: f, Users: f, Conversations: f, Messages: f, Receipts: f, Typing: f, Presence: f, Search: f, Sync: f,
+		Auth: f, Users: f, Conversations: f, Messages: f, Receipts: f, Typing: f, Presence: f, Search: f, Sync: f, Edits: f,
 		Hub:     chatcore.NewHub(inmem.NewBus(), chatcore.Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil))),
 		Uploads: f, Jobs: f, Devices: f, Forward: f,
 		Blocks: f, Reports: f, Moderation: f,

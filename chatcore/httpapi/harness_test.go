@@ -52,6 +52,7 @@ func withServices(c Config, svcs *chatcore.Services) Config {
 	c.Messages, c.Receipts, c.Typing = svcs.Messages, svcs.Receipts, svcs.Typing
 	c.Blocks, c.Reports, c.Moderation = svcs.Blocks, svcs.Reports, svcs.Moderation
 	c.Presence, c.Hub, c.Devices, c.Search, c.Sync = svcs.Presence, svcs.Hub, svcs.Devices, svcs.Search, svcs.Sync
+	c.Edits = svcs.Edits
 	return c
 }
 

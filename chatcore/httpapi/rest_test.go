@@ -330,7 +330,7 @@ func TestConversationsAndMessages(t *testing.T) {
 		}
 		events = append(events, m.System.Event)
 	}
-	if got, want := strings.Join(events, " "), "member_left role_changed member_added member_removed"; got != want {
+	if got, want := strings.Join(events, " "), "conversation_created member_left role_changed member_added member_removed"; got != want {
 		t.Errorf("system events %q, want %q", got, want)
 	}
 }

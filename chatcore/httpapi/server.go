@@ -102,6 +102,7 @@ type Config struct {
 	Presence      chatcore.PresenceService
 	Search        chatcore.SearchService
 	Sync          chatcore.SyncService
+	Edits         chatcore.MessageEditService
 	// Devices serves /v1/devices and conversation notification settings,
 	// and checks ?device_id= on the WebSocket; nil: those routes answer 503
 	// and device_id is refused.
@@ -207,6 +208,7 @@ func (c Config) checkServices() error {
 		{"Presence", c.Presence == nil},
 		{"Search", c.Search == nil},
 		{"Sync", c.Sync == nil},
+		{"Edits", c.Edits == nil},
 		{"Hub", c.Hub == nil},
 	} {
 		if f.missing {

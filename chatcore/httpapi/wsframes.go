@@ -17,6 +17,9 @@ const (
 	clientTyping    = "typing"
 	clientPing      = "ping"
 	clientAuth      = "auth"
+	clientEdit      = "edit"
+	clientDelete    = "delete"
+	clientReact     = "react"
 )
 
 // frameTimeout bounds the service call a client frame makes.
@@ -36,6 +39,8 @@ type clientFrame struct {
 	Seq            int64                `json:"seq"`
 	State          string               `json:"state"`
 	AccessToken    string               `json:"access_token"`
+	Emoji          string               `json:"emoji"`
+	On             *bool                `json:"on"`
 }
 
 // ref is what an error frame echoes so the client can match it: the
@@ -47,10 +52,12 @@ func (f *clientFrame) ref() string {
 	return f.ClientID
 }
 
-// ackFrame answers this socket's send once the message is stored.
+// ackFrame answers this socket's send once the message is stored, and
+// its edit, delete and react frames (with their ref) once done.
 type ackFrame struct {
 	Type     string            `json:"type"` // "ack"
-	ClientID string            `json:"client_id"`
+	ClientID string            `json:"client_id,omitempty"`
+	Ref      string            `json:"ref,omitempty"`
 	Message  *chatcore.Message `json:"message"`
 }
 
@@ -116,6 +123,8 @@ func (c *wsConn) handleFrame(data []byte) {
 		c.send(chatcore.EncodeFrame(pongFrame{Type: chatcore.FramePong, Ref: f.Ref}))
 	case clientAuth:
 		err = c.handleAuth(ctx, &f)
+	case clientEdit, clientDelete, clientReact:
+		err = c.handleChange(ctx, &f)
 	case "":
 		err = chatcore.Errorf(chatcore.EInvalid, `frame has no "type"`)
 	default:
@@ -155,6 +164,39 @@ func (c *wsConn) handleSend(ctx context.Context, f *clientFrame) error {
 		return err
 	}
 	c.send(chatcore.EncodeFrame(ackFrame{Type: chatcore.FrameAck, ClientID: msg.ClientID, Message: msg}))
+	return nil
+}
+
+// handleChange runs an edit, delete or react frame and acks it to this
+// socket with the changed message; members get the change via the hub.
+func (c *wsConn) handleChange(ctx context.Context, f *clientFrame) error {
+	if err := needConversation(f); err != nil {
+		return err
+	}
+	if f.Seq < 1 {
+		return chatcore.Errorf(chatcore.EInvalid, "seq must be a positive integer")
+	}
+	if err := c.srv.allowChange(c.user.ID); err != nil {
+		return err
+	}
+	var msg *chatcore.Message
+	var err error
+	edits := c.srv.cfg.Edits
+	switch f.Type {
+	case clientEdit:
+		msg, err = edits.Edit(ctx, c.user.ID, f.ConversationID, f.Seq, f.Body)
+	case clientDelete:
+		msg, err = edits.Delete(ctx, c.user.ID, f.ConversationID, f.Seq)
+	case clientReact:
+		if f.On == nil {
+			return chatcore.Errorf(chatcore.EInvalid, "on (true or false) is required")
+		}
+		msg, err = edits.React(ctx, c.user.ID, f.ConversationID, f.Seq, f.Emoji, *f.On)
+	}
+	if err != nil {
+		return err
+	}
+	c.send(chatcore.EncodeFrame(ackFrame{Type: chatcore.FrameAck, Ref: f.Ref, Message: msg}))
 	return nil
 }
 

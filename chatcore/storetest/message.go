@@ -35,7 +35,7 @@ func testAppendMessageSeq(t *testing.T, s chatcore.Store) {
 		want := &chatcore.Message{
 			ID: in.ID, ConversationID: c.ID, Seq: int64(i), ClientID: fmt.Sprintf("c%d", i), SenderID: a.ID,
 			Body: fmt.Sprintf("hello %d", i), ReplyToSeq: int64(i - 1), Attachments: []*chatcore.Attachment{},
-			CreatedAt: micro(at(time.Duration(i) * time.Second)), Kind: chatcore.MessageText, Mentions: []string{},
+			CreatedAt: micro(at(time.Duration(i) * time.Second)), Kind: chatcore.MessageText, Mentions: []string{}, Reactions: []chatcore.Reaction{},
 			ChangeID: m.ChangeID, // the sync tests check change ids
 		}
 		if diff := cmp.Diff(want, m); diff != "" {

@@ -21,14 +21,14 @@ func testEditAndTombstone(t *testing.T, s chatcore.Store) {
 	m2 := MustSend(t, s, c.ID, a.ID, "photo", at(2*time.Second), att.ID)
 	MustSend(t, s, c.ID, b.ID, "third", at(3*time.Second))
 
-	edited, err := s.EditMessage(ctx(t), c.ID, m1.Seq, "first, edited", at(time.Minute))
+	edited, err := s.EditMessage(ctx(t), c.ID, m1.Seq, "first, edited", nil, at(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if edited.Body != "first, edited" || edited.EditedAt == nil || !edited.EditedAt.Equal(micro(at(time.Minute))) || edited.Seq != m1.Seq {
 		t.Errorf("edited: got %+v", edited)
 	}
-	_, err = s.EditMessage(ctx(t), c.ID, 99, "x", at(time.Minute))
+	_, err = s.EditMessage(ctx(t), c.ID, 99, "x", nil, at(time.Minute))
 	wantCode(t, err, chatcore.ENotFound)
 
 	gone, unlinked, err := s.DeleteMessage(ctx(t), c.ID, m2.Seq, at(2*time.Minute))
@@ -45,7 +45,7 @@ func testEditAndTombstone(t *testing.T, s chatcore.Store) {
 	if err != nil || len(unlinked) != 0 || !again.DeletedAt.Equal(*gone.DeletedAt) {
 		t.Errorf("second delete: got %+v %v %v, want the same tombstone and nothing unlinked", again, unlinked, err)
 	}
-	_, err = s.EditMessage(ctx(t), c.ID, m2.Seq, "back", at(4*time.Minute))
+	_, err = s.EditMessage(ctx(t), c.ID, m2.Seq, "back", nil, at(4*time.Minute))
 	wantCode(t, err, chatcore.ENotFound)
 	_, _, err = s.DeleteMessage(ctx(t), c.ID, 99, at(time.Minute))
 	wantCode(t, err, chatcore.ENotFound)

@@ -52,6 +52,12 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"SyncRemoved", testSyncRemoved},
 		{"SyncPaging", testSyncPaging},
 		{"SyncHorizon", testSyncHorizon},
+		{"Reactions", testReactions},
+		{"ReactionsConcurrent", testReactionsConcurrent},
+		{"ReplyTo", testReplyTo},
+		{"TombstoneSeqGapless", testTombstoneSeqGapless},
+		{"AttachmentDeletionQueue", testAttachmentDeletionQueue},
+		{"ConversationTitle", testConversationTitle},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

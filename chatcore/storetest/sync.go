@@ -87,7 +87,7 @@ func testSyncCompaction(t *testing.T, s chatcore.Store) {
 		t.Fatalf("change ids of sends: %d, %d, %d after head %d; want increasing", m1.ChangeID, m2.ChangeID, m3.ChangeID, since)
 	}
 	for i, body := range []string{"v2", "v3", "v4"} {
-		if _, err := s.EditMessage(ctx(t), c.ID, m1.Seq, body, at(time.Minute+time.Duration(i)*time.Second)); err != nil {
+		if _, err := s.EditMessage(ctx(t), c.ID, m1.Seq, body, nil, at(time.Minute+time.Duration(i)*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ func testSyncRemoved(t *testing.T, s chatcore.Store) {
 		t.Fatal(err)
 	}
 	MustSend(t, s, g.ID, a.ID, "after", at(2*time.Second))
-	if _, err := s.EditMessage(ctx(t), g.ID, m1.Seq, "before, edited after", at(3*time.Second)); err != nil {
+	if _, err := s.EditMessage(ctx(t), g.ID, m1.Seq, "before, edited after", nil, at(3*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.AdvanceReceipt(ctx(t), g.ID, b.ID, 0, 2); err != nil {

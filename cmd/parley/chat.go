@@ -89,6 +89,10 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		push = pusher
 	}
 
+	var objectDeleter chatcore.AttachmentObjectDeleter
+	if d.objects != nil {
+		objectDeleter = upload.NewLifecycle(d.store, d.objects, nil)
+	}
 	chat, err := chatcore.NewServices(chatcore.ServiceConfig{
 		Store:     d.store,
 		Bus:       bus,
@@ -103,6 +107,10 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		SyncRetention: cfg.SyncRetention,
 
 		MaxSocketsPerUser: cfg.MaxSocketsPerUser,
+
+		EditWindow:            cfg.EditWindow,
+		AttachmentObjects:     objectDeleter,
+		AttachmentDeleteGrace: cfg.AttachmentDeleteGrace,
 	})
 	if err != nil {
 		return err
@@ -111,9 +119,12 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
 	svcDone := make(chan error, 1)
 	go func() { svcDone <- chat.Run(svcCtx) }()
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); chat.RunAttachmentSweeper(svcCtx, cfg.AttachmentSweepInterval) }()
 	a.onClose("chat service", func(context.Context) error {
 		stopSvc()
 		<-svcDone
+		<-sweepDone
 		return chat.Close()
 	})
 
@@ -168,6 +179,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Presence:       chat.Presence,
 		Search:         chat.Search,
 		Sync:           chat.Sync,
+		Edits:          chat.Edits,
 		Devices:        chat.Devices,
 		Blocks:         chat.Blocks,
 		Reports:        chat.Reports,

@@ -77,6 +77,11 @@ type Config struct {
 	MediaRetention time.Duration
 	// SyncRetention is how long a sync cursor stays valid (0: 30 days).
 	SyncRetention time.Duration
+	// EditWindow, AttachmentDeleteGrace and AttachmentSweepInterval: see
+	// chatcore.ServiceConfig (0: its defaults).
+	EditWindow              time.Duration
+	AttachmentDeleteGrace   time.Duration
+	AttachmentSweepInterval time.Duration
 
 	AutoMigrate     bool
 	ShutdownTimeout time.Duration
@@ -204,6 +209,12 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		fs.DurationVar(&cfg.MediaRetention, "media-retention", 0, "expire attachments older than this, deleting their objects, e.g. 2160h (PARLEY_MEDIA_RETENTION; 0 = keep forever)")
 		envFlag["sync-retention"] = "SYNC_RETENTION"
 		fs.DurationVar(&cfg.SyncRetention, "sync-retention", 0, "how long a sync cursor stays valid; older ones get 410 and the device starts again (PARLEY_SYNC_RETENTION; 0 = 720h)")
+		envFlag["edit-window"] = "EDIT_WINDOW"
+		fs.DurationVar(&cfg.EditWindow, "edit-window", 0, "how long after sending a sender may edit a message (PARLEY_EDIT_WINDOW; 0 = 48h)")
+		envFlag["attachment-delete-grace"] = "ATTACHMENT_DELETE_GRACE"
+		fs.DurationVar(&cfg.AttachmentDeleteGrace, "attachment-delete-grace", 0, "how long the objects of a deleted message's attachments stay before they are deleted (PARLEY_ATTACHMENT_DELETE_GRACE; 0 = 24h)")
+		envFlag["attachment-sweep-interval"] = "ATTACHMENT_SWEEP_INTERVAL"
+		fs.DurationVar(&cfg.AttachmentSweepInterval, "attachment-sweep-interval", 0, "how often a node deletes the objects whose grace has passed (PARLEY_ATTACHMENT_SWEEP_INTERVAL; 0 = 1m)")
 		envFlag["admin-username"] = "ADMIN_USERNAME"
 		fs.StringVar(&cfg.AdminUsername, "admin-username", "", "this account exists with role admin at start, with PARLEY_ADMIN_PASSWORD (PARLEY_ADMIN_USERNAME)")
 		secret(&cfg.AdminPassword, "ADMIN_PASSWORD", "password of -admin-username")

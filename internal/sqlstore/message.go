@@ -46,7 +46,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*chatcore.Message, error)
 			return nil, fmt.Errorf("message %s location: %w", m.ID, err)
 		}
 	}
-	m.Attachments = []*chatcore.Attachment{}
+	m.Attachments, m.Reactions = []*chatcore.Attachment{}, []chatcore.Reaction{}
 	return &m, nil
 }
 
@@ -57,6 +57,9 @@ func prepareMessage(m *chatcore.Message) {
 	}
 	if m.Mentions == nil {
 		m.Mentions = []string{}
+	}
+	if m.Reactions == nil {
+		m.Reactions = []chatcore.Reaction{}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley/chatcore"
@@ -22,11 +23,22 @@ WHERE m.conversation_id = $1 AND m.seq = $2`, conversationID, seq))
 	return m, nil
 }
 
-// EditMessage sets body and edited_at of a live message. ENotFound if
-// there is no such message or it is a tombstone.
-func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int64, body string, at time.Time) (*chatcore.Message, error) {
-	res, err := s.write.ExecContext(ctx, `UPDATE messages SET body = $3, edited_at = $4
-WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL`, conversationID, seq, body, s.t(UTC(at)))
+// MessageBySeq returns one message, tombstones too; see
+// chatcore.MessageEditStore.
+func (s *Store) MessageBySeq(ctx context.Context, conversationID string, seq int64) (*chatcore.Message, error) {
+	m, err := s.messageBySeq(ctx, s.read, conversationID, seq)
+	if err != nil && chatcore.ErrorCode(err) != chatcore.ENotFound {
+		return nil, fmt.Errorf("message by seq: %w", err)
+	}
+	return m, err
+}
+
+// EditMessage sets body, mentions and edited_at of a live message in one
+// statement. ENotFound if there is no such message or it is a tombstone.
+func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string, at time.Time) (*chatcore.Message, error) {
+	res, err := s.write.ExecContext(ctx, `UPDATE messages SET body = $3, mentions = $4, edited_at = $5
+WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL`, conversationID, seq, body,
+		mentionsCol(&chatcore.Message{Mentions: mentions}), s.t(UTC(at)))
 	if err != nil {
 		return nil, fmt.Errorf("edit message: %w", err)
 	}
@@ -112,4 +124,58 @@ func (s *Store) TombstoneMessagesBySender(ctx context.Context, senderID string, 
 		return 0, nil, fmt.Errorf("tombstone messages by sender: %w", err)
 	}
 	return n, unlinked, nil
+}
+
+// ScheduleAttachmentDeletions queues ids for deletion at due; see
+// chatcore.MessageEditStore.
+func (s *Store) ScheduleAttachmentDeletions(ctx context.Context, ids []string, due time.Time) error {
+	ids = dedupe(ids)
+	const perChunk = 200
+	for start := 0; start < len(ids); start += perChunk {
+		chunk := ids[start:min(start+perChunk, len(ids))]
+		values := make([]string, len(chunk))
+		args := make([]any, 0, 2*len(chunk))
+		for i, id := range chunk {
+			values[i] = "(" + placeholders(2*i+1, 2) + ")"
+			args = append(args, id, s.t(UTC(due)))
+		}
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO attachment_deletions (attachment_id, due_at) VALUES `+
+			strings.Join(values, ", ")+` ON CONFLICT (attachment_id) DO NOTHING`, args...); err != nil {
+			return fmt.Errorf("schedule attachment deletions: %w", err)
+		}
+	}
+	return nil
+}
+
+// DueAttachmentDeletions returns queued ids due by now that no message
+// links; see chatcore.MessageEditStore.
+func (s *Store) DueAttachmentDeletions(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM attachment_deletions WHERE due_at <= $1
+AND EXISTS (SELECT 1 FROM message_attachments ma WHERE ma.attachment_id = attachment_deletions.attachment_id)`, s.t(UTC(now))); err != nil {
+		return nil, fmt.Errorf("due attachment deletions: %w", err)
+	}
+	ids, err := scanStrings(s.write.QueryContext(ctx, `SELECT attachment_id FROM attachment_deletions WHERE due_at <= $1
+ORDER BY due_at, attachment_id LIMIT $2`, s.t(UTC(now)), limit))
+	if err != nil {
+		return nil, fmt.Errorf("due attachment deletions: %w", err)
+	}
+	return ids, nil
+}
+
+// FinishAttachmentDeletion drops id from the queue.
+func (s *Store) FinishAttachmentDeletion(ctx context.Context, id string) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM attachment_deletions WHERE attachment_id = $1`, id); err != nil {
+		return fmt.Errorf("finish attachment deletion: %w", err)
+	}
+	return nil
+}
+
+// SetConversationTitle renames a group in one statement; see
+// chatcore.ConversationStore.
+func (s *Store) SetConversationTitle(ctx context.Context, id, title string) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE conversations SET title = $2 WHERE id = $1 AND kind = 'group'`, id, title)
+	if err != nil {
+		return fmt.Errorf("set conversation title: %w", err)
+	}
+	return mustAffect(res, "no group %s", id)
 }
