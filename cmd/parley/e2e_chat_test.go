@@ -113,27 +113,29 @@ func TestTwoServeNodesShareOneConversation(t *testing.T) {
 
 	as.send(map[string]any{"type": "send", "client_id": "c-1", "conversation_id": conv.ID, "body": "hello from A"})
 	ack := as.expect("ack", hasFields(map[string]any{"client_id": "c-1"}))
-	if got := ack["message"].(map[string]any)["seq"]; fmt.Sprint(got) != "1" {
-		t.Fatalf("first message seq: got %v, want 1", got)
+	// Seq 1 is the conversation_created system message.
+	if got := ack["message"].(map[string]any)["seq"]; fmt.Sprint(got) != "2" {
+		t.Fatalf("first message seq: got %v, want 2", got)
 	}
 	bs.expect("message", messageField("body", "hello from A"))
 
 	// A retried send (same client_id) is acknowledged with the original.
 	as.send(map[string]any{"type": "send", "client_id": "c-1", "conversation_id": conv.ID, "body": "hello from A"})
 	ack = as.expect("ack", hasFields(map[string]any{"client_id": "c-1"}))
-	if got := ack["message"].(map[string]any)["seq"]; fmt.Sprint(got) != "1" {
-		t.Fatalf("retried send seq: got %v, want 1 (deduplicated)", got)
+	if got := ack["message"].(map[string]any)["seq"]; fmt.Sprint(got) != "2" {
+		t.Fatalf("retried send seq: got %v, want 2 (deduplicated)", got)
 	}
 
-	bs.send(map[string]any{"type": "delivered", "conversation_id": conv.ID, "seq": 1})
-	as.expect("receipt", hasFields(map[string]any{"user_id": bob.User.ID, "delivered_seq": 1}))
-	bs.send(map[string]any{"type": "read", "conversation_id": conv.ID, "seq": 1})
-	as.expect("receipt", hasFields(map[string]any{"user_id": bob.User.ID, "read_seq": 1}))
+	bs.send(map[string]any{"type": "delivered", "conversation_id": conv.ID, "seq": 2})
+	as.expect("receipt", hasFields(map[string]any{"user_id": bob.User.ID, "delivered_seq": 2}))
+	bs.send(map[string]any{"type": "read", "conversation_id": conv.ID, "seq": 2})
+	as.expect("receipt", hasFields(map[string]any{"user_id": bob.User.ID, "read_seq": 2}))
 
 	bs.send(map[string]any{"type": "typing", "conversation_id": conv.ID, "state": "start"})
 	as.expect("typing", hasFields(map[string]any{"user_id": bob.User.ID, "state": "start"}))
 
-	// Carol has no socket anywhere: exactly she is woken, once for seq 1.
+	// Carol has no socket anywhere: exactly she is woken, once for seq 2
+	// (system messages wake nobody).
 	deadline := time.After(15 * time.Second)
 	for len(push.forUser(carol.User.ID)) == 0 {
 		select {
@@ -143,8 +145,8 @@ func TestTwoServeNodesShareOneConversation(t *testing.T) {
 		}
 	}
 	n := push.forUser(carol.User.ID)[0]
-	if fmt.Sprint(n["seq"]) != "1" || n["conversation_id"] != conv.ID || n["sender_id"] != alice.User.ID {
-		t.Fatalf("push for carol: got %v, want seq 1 in %s from %s", n, conv.ID, alice.User.ID)
+	if fmt.Sprint(n["seq"]) != "2" || n["conversation_id"] != conv.ID || n["sender_id"] != alice.User.ID {
+		t.Fatalf("push for carol: got %v, want seq 2 in %s from %s", n, conv.ID, alice.User.ID)
 	}
 	if got := push.forUser(bob.User.ID); len(got) != 0 {
 		t.Fatalf("online bob got push notifications: %v", got)
@@ -167,7 +169,7 @@ func TestTwoServeNodesShareOneConversation(t *testing.T) {
 
 	// While bob is away alice sends two more; bob comes back on the other
 	// node and catches up from his last seq.
-	for i := 2; i <= 3; i++ {
+	for i := 3; i <= 4; i++ {
 		as.send(map[string]any{"type": "send", "client_id": fmt.Sprintf("c-%d", i), "conversation_id": conv.ID, "body": fmt.Sprintf("msg %d", i)})
 		as.expect("ack", hasFields(map[string]any{"client_id": fmt.Sprintf("c-%d", i)}))
 	}
@@ -178,12 +180,12 @@ func TestTwoServeNodesShareOneConversation(t *testing.T) {
 			Body string `json:"body"`
 		} `json:"messages"`
 	}
-	bobOnA.do("GET", "/v1/conversations/"+conv.ID+"/messages?after=1", nil, http.StatusOK, &page)
-	if len(page.Messages) != 2 || page.Messages[0].Seq != 2 || page.Messages[1].Seq != 3 || page.Messages[1].Body != "msg 3" {
-		t.Fatalf("catch-up after=1: got %+v, want seq 2 and 3 oldest first", page.Messages)
+	bobOnA.do("GET", "/v1/conversations/"+conv.ID+"/messages?after=2", nil, http.StatusOK, &page)
+	if len(page.Messages) != 2 || page.Messages[0].Seq != 3 || page.Messages[1].Seq != 4 || page.Messages[1].Body != "msg 4" {
+		t.Fatalf("catch-up after=2: got %+v, want seq 3 and 4 oldest first", page.Messages)
 	}
 	bs2 := bobOnA.dial()
-	as.send(map[string]any{"type": "send", "client_id": "c-4", "conversation_id": conv.ID, "body": "welcome back"})
+	as.send(map[string]any{"type": "send", "client_id": "c-5", "conversation_id": conv.ID, "body": "welcome back"})
 	bs2.expect("message", messageField("body", "welcome back"))
 
 	// A stranger can neither read nor write the conversation.
