@@ -33,6 +33,8 @@ const (
 type MessageChangeFrame struct {
 	Type    string   `json:"type"`
 	Message *Message `json:"message"`
+	// Cursor is the sync cursor of this change (GET /v1/sync?since=).
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // ReactionFrame is pushed to members when someone adds (on) or removes a
@@ -45,6 +47,8 @@ type ReactionFrame struct {
 	Emoji          string     `json:"emoji"`
 	On             bool       `json:"on"`
 	Reactions      []Reaction `json:"reactions"`
+	// Cursor is the sync cursor of this change (GET /v1/sync?since=).
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // AttachmentObjectDeleter deletes an attachment's objects when nothing
@@ -186,7 +190,7 @@ func (s *messageEditService) Edit(ctx context.Context, callerID, convID string, 
 	s.publishPersonal(ctx, memberIDs(conv), edited, func(rs []Reaction) []byte {
 		c := *edited
 		c.Reactions = rs
-		return EncodeFrame(MessageChangeFrame{Type: FrameMessageEdited, Message: &c})
+		return EncodeFrame(MessageChangeFrame{Type: FrameMessageEdited, Message: &c, Cursor: LiveCursor(c.ChangeID)})
 	}, "edit message")
 	return s.personal(ctx, edited, callerID), nil
 }
@@ -228,7 +232,7 @@ func (s *messageEditService) Delete(ctx context.Context, callerID, convID string
 		return nil, err
 	}
 	if wasLive {
-		s.publish(ctx, memberIDs(conv), EncodeFrame(MessageChangeFrame{Type: FrameMessageDeleted, Message: gone}), "delete message")
+		s.publish(ctx, memberIDs(conv), EncodeFrame(MessageChangeFrame{Type: FrameMessageDeleted, Message: gone, Cursor: LiveCursor(gone.ChangeID)}), "delete message")
 	}
 	return gone, nil
 }
@@ -273,7 +277,7 @@ func (s *messageEditService) React(ctx context.Context, callerID, convID string,
 	if changed {
 		s.publishPersonal(ctx, memberIDs(conv), m, func(rs []Reaction) []byte {
 			return EncodeFrame(ReactionFrame{Type: FrameReaction, ConversationID: convID, Seq: seq,
-				UserID: callerID, Emoji: emoji, On: on, Reactions: rs})
+				UserID: callerID, Emoji: emoji, On: on, Reactions: rs, Cursor: LiveCursor(m.ChangeID)})
 		}, "react")
 	}
 	return s.personal(ctx, m, callerID), nil

@@ -114,6 +114,9 @@ func (s *syncService) Sync(ctx context.Context, callerID, cursor string, limit i
 	if err := s.flagBlockedSenders(ctx, callerID, msgs); err != nil {
 		return nil, internalError("sync", err, slog.String("user_id", callerID))
 	}
+	if err := s.details(ctx, msgs, callerID, "sync"); err != nil { // reactions, reply_to
+		return nil, err
+	}
 	out := make([]SyncChange, 0, len(changes))
 	for _, ch := range changes {
 		if ch.Type == ChangeConversation {
