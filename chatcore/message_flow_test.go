@@ -29,7 +29,7 @@ func newTrio(t *testing.T, h *harness) trio {
 	var err error
 	// The group is made in the store, without the conversation_created
 	// system message the service writes, so these tests' seqs start at 1.
-	g := &chatcore.Conversation{ID: uuid.NewString(), Kind: chatcore.KindGroup, Title: "g", CreatedBy: tr.a.ID, CreatedAt: time.Now()}
+	g := &chatcore.Conversation{ID: uuid.NewString(), Kind: chatcore.KindGroup, Title: "g", CreatedBy: tr.a.ID, CreatedAt: h.clock.Now().UTC()}
 	g.LastActivityAt = g.CreatedAt
 	if err = h.store.CreateConversation(ctx, g, []string{tr.a.ID, tr.b.ID, tr.c.ID}); err != nil {
 		t.Fatal(err)
