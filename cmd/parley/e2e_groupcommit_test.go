@@ -126,6 +126,7 @@ func TestGroupCommitCrash(t *testing.T) {
 	for ci, conv := range convs {
 		stored := map[int64]string{}
 		byClient := map[string]int64{}
+		system := 0
 		for after := int64(0); ; {
 			var page struct {
 				Messages []struct {
@@ -138,6 +139,11 @@ func TestGroupCommitCrash(t *testing.T) {
 				break
 			}
 			for _, m := range page.Messages {
+				if m.ClientID == "" { // the conversation_created system message
+					system++
+					stored[m.Seq], after = "", m.Seq
+					continue
+				}
 				if prev, dup := byClient[m.ClientID]; dup {
 					t.Errorf("conversation %d: client id %s stored twice (seq %d and %d)", ci, m.ClientID, prev, m.Seq)
 				}
@@ -161,7 +167,7 @@ func TestGroupCommitCrash(t *testing.T) {
 				t.Errorf("conversation %d: %s acknowledged with seq %d, stored at seq %d (present %v)", ci, a.clientID, a.seq, got, ok)
 			}
 		}
-		if n != len(stored) {
+		if n != len(stored)-system {
 			t.Errorf("conversation %d: %d messages stored, %d acknowledged (with retries)", ci, len(stored), n)
 		}
 	}
