@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,12 @@ func TestMessagingTwoNodes(t *testing.T) {
 	bob := register(t, nodeB.URL, "bob")
 	carol := register(t, nodeA.URL, "carol") // a third member makes a group
 	mallory := register(t, nodeB.URL, "mallory")
+	// carol's tablet syncs once now, as a fresh device, and stays offline
+	// through everything below.
+	var tablet struct {
+		Cursor string `json:"cursor"`
+	}
+	carol.do("GET", "/v1/sync", nil, http.StatusOK, &tablet)
 
 	var created struct {
 		Conversation struct {
@@ -180,6 +187,81 @@ func TestMessagingTwoNodes(t *testing.T) {
 	}
 	if status, _ := bob.request("PUT", msgPath+"/reactions/x", nil); status != http.StatusConflict {
 		t.Errorf("reacting to a tombstone: got %d, want 409", status)
+	}
+
+	checkOfflineSync(t, carol.on(nodeB.URL), tablet.Cursor, conv)
+}
+
+// checkOfflineSync: carol's tablet, offline during all of
+// TestMessagingTwoNodes, gets exactly what changed from one GET /v1/sync on
+// the other node: the group (renamed), its two system messages, the
+// reply, and alice's message once, as the tombstone it ended as (its
+// edit and bob's reaction compacted away).
+func checkOfflineSync(t *testing.T, carol *client, cursor, conv string) {
+	t.Helper()
+	var feed struct {
+		Changes []struct {
+			Type           string         `json:"type"`
+			ConversationID string         `json:"conversation_id"`
+			Message        map[string]any `json:"message"`
+			Conversation   map[string]any `json:"conversation"`
+		} `json:"changes"`
+		Cursor  string `json:"cursor"`
+		HasMore bool   `json:"has_more"`
+	}
+	carol.do("GET", "/v1/sync?since="+url.QueryEscape(cursor), nil, http.StatusOK, &feed)
+	var got []string
+	for _, c := range feed.Changes {
+		if c.ConversationID != conv {
+			t.Errorf("change of another conversation: %+v", c)
+			continue
+		}
+		switch c.Type {
+		case "conversation":
+			got = append(got, fmt.Sprintf("conversation %v", c.Conversation["title"]))
+		case "message":
+			m := c.Message
+			d := fmt.Sprintf("message %v", m["seq"])
+			if sys, _ := m["system"].(map[string]any); sys != nil {
+				d += fmt.Sprintf(" system %v", sys["event"])
+			} else if m["deleted_at"] != nil {
+				d += fmt.Sprintf(" deleted body=%q reactions=%v", m["body"], m["reactions"])
+			} else {
+				d += fmt.Sprintf(" %v", m["body"])
+				if rt, _ := m["reply_to"].(map[string]any); rt != nil {
+					d += fmt.Sprintf(" reply_to deleted=%v", rt["deleted"])
+				}
+			}
+			got = append(got, d)
+		default:
+			got = append(got, c.Type)
+		}
+	}
+	want := []string{
+		"conversation the team",
+		"message 1 system conversation_created",
+		"message 2 system title_changed",
+		`message 3 deleted body="" reactions=[]`,
+		"message 4 hi! reply_to deleted=true",
+	}
+	sorted := slices.Sorted(slices.Values(got))
+	if fmt.Sprint(sorted) != fmt.Sprint(want) || feed.HasMore || feed.Cursor == "" {
+		t.Fatalf("offline tablet's sync: got %q (has_more %v), want exactly %q", got, feed.HasMore, want)
+	}
+	// Oldest first: the reply was sent before alice's message was deleted.
+	if i, j := slices.Index(got, want[4]), slices.Index(got, want[3]); i > j {
+		t.Errorf("sync order %q: the delete (the tombstone's last change) must come after the reply", got)
+	}
+	// Nothing since the reply's cursor but what is within the commit lag.
+	var again struct {
+		Changes []map[string]any `json:"changes"`
+	}
+	carol.do("GET", "/v1/sync?since="+url.QueryEscape(feed.Cursor), nil, http.StatusOK, &again)
+	if len(again.Changes) > len(feed.Changes) {
+		t.Errorf("sync again: %d changes, more than there are", len(again.Changes))
+	}
+	if status, _ := carol.request("GET", "/v1/sync?since=bogus", nil); status != http.StatusGone {
+		t.Errorf("a bogus cursor: got %d, want 410", status)
 	}
 }
 
