@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"SyncMembership", testSyncMembership},
 		{"SyncRemoved", testSyncRemoved},
 		{"SyncPaging", testSyncPaging},
+		{"SyncReactionsAndTitle", testSyncReactionsAndTitle},
 		{"SyncHorizon", testSyncHorizon},
 		{"Reactions", testReactions},
 		{"ReactionsConcurrent", testReactionsConcurrent},

@@ -186,6 +186,36 @@ func testSyncRemoved(t *testing.T, s chatcore.Store) {
 	wantFeed(t, "c back", mustSync(t, s, c.ID, since), names, "removed:g", "conversation:g", "message:g:4 welcome back")
 }
 
+// testSyncReactionsAndTitle: a reaction added or removed moves its message
+// (one change however many), and a rename gives a conversation change.
+func testSyncReactionsAndTitle(t *testing.T, s chatcore.Store) {
+	a, b := MustUser(t, s, "sta"), MustUser(t, s, "stb")
+	g := MustGroup(t, s, "before", a, b)
+	names := map[string]string{g.ID: "g"}
+	m1 := MustSend(t, s, g.ID, a.ID, "one", at(time.Second))
+	MustSend(t, s, g.ID, a.ID, "two", at(2*time.Second))
+	since := mustHead(t, s)
+	for _, emoji := range []string{"👍", "🎉"} {
+		if _, err := s.AddReaction(ctx(t), g.ID, m1.Seq, b.ID, emoji, at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantFeed(t, "after two reactions", mustSync(t, s, a.ID, since), names, "message:g:1 one")
+	mid := mustHead(t, s)
+	if _, err := s.RemoveReaction(ctx(t), g.ID, m1.Seq, b.ID, "👍"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetConversationTitle(ctx(t), g.ID, "after"); err != nil {
+		t.Fatal(err)
+	}
+	feed := mustSync(t, s, a.ID, mid)
+	wantFeed(t, "after a removal and a rename", feed, names, "message:g:1 one", "conversation:g")
+	if err := s.SetConversationTitle(ctx(t), g.ID, "after"); err != nil {
+		t.Fatal(err)
+	}
+	wantFeed(t, "the same title again", mustSync(t, s, a.ID, feed[1].ID), names)
+}
+
 // testSyncPaging: pages of limit changes, has_more until the last, each
 // change exactly once.
 func testSyncPaging(t *testing.T, s chatcore.Store) {
