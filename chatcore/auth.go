@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/argon2"
@@ -406,6 +404,9 @@ func (s *authService) issue(ctx context.Context, u *User, familyID string) (*Aut
 	if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
 		return nil, internalError("issue tokens", err)
 	}
+	if err := s.noteSession(ctx, u.ID, familyID, now); err != nil { // account_session.go
+		return nil, internalError("issue tokens", err)
+	}
 	return &AuthResult{User: u, AccessToken: access, RefreshToken: token, ExpiresIn: int(s.accessTTL / time.Second)}, nil
 }
 
@@ -607,23 +608,16 @@ func validatePassword(p string) error {
 	return nil
 }
 
-// normalizeDisplayName trims d, defaults it to the username, and checks it
-// is valid UTF-8 of at most MaxDisplayNameRunes printable characters.
+// normalizeDisplayName cleans d as every name is (cleanName: NFC, no
+// zero-width or bidi control characters, at most MaxDisplayNameRunes) and
+// defaults it to the username.
 func normalizeDisplayName(d, username string) (string, error) {
-	d = strings.TrimSpace(d)
+	d, err := cleanName(d, "display name", MaxDisplayNameRunes)
+	if err != nil {
+		return "", err
+	}
 	if d == "" {
 		return username, nil
-	}
-	if !utf8.ValidString(d) {
-		return "", Errorf(EInvalid, "display name must be valid UTF-8")
-	}
-	if utf8.RuneCountInString(d) > MaxDisplayNameRunes {
-		return "", Errorf(EInvalid, "display name must be at most %d characters", MaxDisplayNameRunes)
-	}
-	for _, r := range d {
-		if unicode.IsControl(r) {
-			return "", Errorf(EInvalid, "display name must not hold control characters")
-		}
 	}
 	return d, nil
 }

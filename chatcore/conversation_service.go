@@ -3,10 +3,7 @@ package chatcore
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Conversation limits.
@@ -366,20 +363,9 @@ func uniqueOthers(ids []string, self string) []string {
 	return out
 }
 
+// normalizeTitle cleans a title as every name is (cleanName).
 func normalizeTitle(t string) (string, error) {
-	t = strings.TrimSpace(t)
-	if !utf8.ValidString(t) {
-		return "", Errorf(EInvalid, "title must be valid UTF-8")
-	}
-	if utf8.RuneCountInString(t) > MaxTitleRunes {
-		return "", Errorf(EInvalid, "title must be at most %d characters", MaxTitleRunes)
-	}
-	for _, r := range t {
-		if unicode.IsControl(r) {
-			return "", Errorf(EInvalid, "title must not hold control characters")
-		}
-	}
-	return t, nil
+	return cleanName(t, "title", MaxTitleRunes)
 }
 
 // lastMessageDetails fills the reactions and reply_to of the last

@@ -19,6 +19,9 @@ const (
 	AttachVoice AttachmentKind = "voice"
 	AttachVideo AttachmentKind = "video"
 	AttachFile  AttachmentKind = "file"
+	// AttachAvatar is a profile picture (PATCH /v1/me avatar_upload_id):
+	// cropped square at 512 and 96 px (AvatarVariants).
+	AttachAvatar AttachmentKind = "avatar"
 )
 
 // MediaKind describes one attachment kind: what uploads of it may declare
@@ -108,6 +111,17 @@ var mediaKinds = []MediaKind{
 		Queue:              "file", QueueWeight: 2,
 		TaskType: "media:file", TaskTimeout: 2 * time.Minute,
 		Pipeline: "file",
+	},
+	{
+		Kind: AttachAvatar,
+		ContentTypes: []string{
+			"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif", "image/avif",
+		},
+		Extensions: map[string]string{"image/jpeg": ".jpg"},
+		MaxBytes:   10 << 20,
+		Queue:      "avatar", QueueWeight: 3,
+		TaskType: "media:avatar", TaskTimeout: time.Minute,
+		Pipeline: "avatar",
 	},
 }
 

@@ -22,6 +22,10 @@ type User struct {
 	// users' roles are left out (omitted) for everyone else.
 	Role      Role      `json:"role,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Avatar is nil (null) when the user has none (see account.go).
+	Avatar *Avatar `json:"avatar"`
+	// Deleted is set once the account was deleted (DELETE /v1/me).
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // UserStore persists accounts. Usernames are unique, compared case-insensitively

@@ -13,12 +13,14 @@ const (
 	KindVideo Kind = "video"
 	KindFile  Kind = "file"
 	KindAuto  Kind = "auto"
+	// KindAvatar is a profile picture: an image cropped square (avatar.go).
+	KindAvatar Kind = "avatar"
 )
 
-// ParseKind parses "image", "voice", "video", "file", "auto" or "".
+// ParseKind parses "image", "voice", "video", "file", "avatar", "auto" or "".
 func ParseKind(s string) (Kind, bool) {
 	switch k := Kind(s); k {
-	case KindImage, KindVoice, KindVideo, KindFile, KindAuto:
+	case KindImage, KindVoice, KindVideo, KindFile, KindAvatar, KindAuto:
 		return k, true
 	case "":
 		return KindAuto, true

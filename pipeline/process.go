@@ -80,7 +80,7 @@ func process(ctx context.Context, kind Kind, src, outDir string, lim Limits) (*R
 		}
 	}
 
-	if kind == KindImage {
+	if kind == KindImage || kind == KindAvatar {
 		if res.Size > MaxImageBytes {
 			return nil, errorf(ErrTooLarge, "image of %d bytes, over %d", res.Size, MaxImageBytes)
 		}
@@ -90,7 +90,10 @@ func process(ctx context.Context, kind Kind, src, outDir string, lim Limits) (*R
 		}
 		sum := sha256.Sum256(data)
 		res.SHA256 = hex.EncodeToString(sum[:])
-		res.Kind = KindImage
+		res.Kind = kind
+		if kind == KindAvatar {
+			return res, processAvatar(ctx, ct, data, src, outDir, lim, res)
+		}
 		return res, processImage(ctx, ct, data, src, outDir, lim, res)
 	}
 

@@ -131,7 +131,7 @@ func Compatible(contentType string, kind Kind) bool {
 	switch kind {
 	case KindFile, KindAuto, "":
 		return true
-	case KindImage:
+	case KindImage, KindAvatar:
 		switch contentType {
 		case TypeJPEG, TypePNG, TypeGIF, TypeWebP, TypeHEIC, TypeHEIF, TypeAVIF:
 			return true

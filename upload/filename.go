@@ -4,6 +4,8 @@ import (
 	"mime"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/parley-chat/parley/chatcore"
 )
 
 // ContentDisposition returns an "attachment" Content-Disposition value for
@@ -41,7 +43,7 @@ func SanitizeFilename(name string) string {
 			continue // control characters
 		case r == '"' || r == '\u2028' || r == '\u2029':
 			continue
-		case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0xfeff:
+		case chatcore.IsInvisibleFormat(r):
 			continue // zero-width and bidi overrides that disguise extensions
 		}
 		b.WriteRune(r)

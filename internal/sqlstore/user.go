@@ -9,16 +9,18 @@ import (
 	"github.com/parley-chat/parley/chatcore"
 )
 
-const userCols = `id, username, display_name, role, created_at`
+const userCols = `id, username, display_name, role, created_at, avatar_id, avatar_blurhash, deleted_at`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*chatcore.User, error) {
 	var u chatcore.User
-	var created timeCol
-	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &u.Role, &created}, extra...)
+	var created, deleted timeCol
+	var avatarID, avatarHash string
+	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &u.Role, &created, &avatarID, &avatarHash, &deleted}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = created.T
+	u.Avatar, u.Deleted = chatcore.NewAvatar(avatarID, avatarHash), deleted.Valid
 	return &u, nil
 }
 
