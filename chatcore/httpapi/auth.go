@@ -79,6 +79,8 @@ type registerRequest struct {
 	Username    string `json:"username"`
 	Password    string `json:"password"`
 	DisplayName string `json:"display_name"`
+	DeviceName  string `json:"device_name"` // shown in GET /v1/me/sessions (account.go)
+	Platform    string `json:"platform"`
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +89,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	r = s.withClientInfo(r, req.DeviceName, req.Platform)
 	res, err := s.cfg.Auth.Register(r.Context(), req.Username, req.Password, req.DisplayName)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -96,8 +99,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 }
 
 type loginRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+	DeviceName string `json:"device_name"` // shown in GET /v1/me/sessions (account.go)
+	Platform   string `json:"platform"`
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +111,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	r = s.withClientInfo(r, req.DeviceName, req.Platform)
 	res, err := s.cfg.Auth.Login(r.Context(), req.Username, req.Password)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -128,6 +134,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chatcore.Errorf(chatcore.EInvalid, "refresh_token is required"))
 		return
 	}
+	r = r.WithContext(chatcore.WithClientInfo(r.Context(), chatcore.ClientInfo{IP: s.clientIP(r)}))
 	res, err := s.cfg.Auth.Refresh(r.Context(), req.RefreshToken)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -32,6 +32,12 @@ func (s *Server) routeTable() []route {
 		{"POST /v1/auth/refresh", s.limitAuth(s.handleRefresh)},
 		{"POST /v1/auth/logout", s.limitAuth(s.handleLogout)},
 		{"GET /v1/me", user(s.handleMe)},
+		{"PATCH /v1/me", user(s.handleUpdateProfile)},
+		{"DELETE /v1/me", s.limitAuth(user(s.handleDeleteMe))},
+		{"POST /v1/me/password", s.limitAuth(user(s.handleChangePassword))},
+		{"GET /v1/me/sessions", user(s.handleSessions)},
+		{"DELETE /v1/me/sessions/{id}", user(s.handleRevokeSession)},
+		{"GET /v1/me/export", user(s.handleExport)},
 		{"GET /v1/users", user(s.handleFindUsers)},
 		{"GET /v1/users/{id}", user(s.handleUser)},
 		{"GET /v1/users/{id}/presence", user(s.handlePresence)},
@@ -91,6 +97,8 @@ func (s *Server) routeTable() []route {
 		{"GET /v1/admin/jobs", admin(s.handleListJobs)},
 		{"POST /v1/admin/jobs/{queue}/{task_id}/requeue", admin(s.handleRequeueJob)},
 		{"POST /v1/admin/jobs/requeue", admin(s.handleRequeueAll)},
+		{"DELETE /v1/admin/users/{id}", admin(s.handleAdminDeleteUser)},
+		{"GET /v1/admin/users/{id}/deletion", admin(s.handleAdminUserDeletion)},
 		{"/admin/queues/", s.adminUI()},
 
 		// Operations.

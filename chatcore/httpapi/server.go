@@ -113,6 +113,9 @@ type Config struct {
 	Blocks     chatcore.BlockService
 	Reports    chatcore.ReportService
 	Moderation chatcore.ModerationService
+	// Accounts serves password change, sessions, profile, deletion and
+	// export under /v1/me, and the admin deletion routes; nil: 503.
+	Accounts chatcore.AccountService
 	// Hub is where sockets register to receive frames.
 	Hub *chatcore.Hub
 	// Uploads serves /v1/uploads and /v1/attachments; nil: those routes
@@ -259,6 +262,8 @@ type Server struct {
 	authLimit ratelimit.Limiter // per IP
 	msgLimit  ratelimit.Limiter // per user
 	reqLimit  ratelimit.Limiter // per user
+	// exportLimit bounds GET /v1/me/export per user (account.go).
+	exportLimit ratelimit.Limiter
 
 	typingLimit ratelimit.Limiter // per user, every socket
 	groupLimit  ratelimit.Limiter // per user: groups created
@@ -290,13 +295,14 @@ func New(cfg Config) (*Server, error) {
 		limiter = ratelimit.InProcess
 	}
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		metrics:   m,
-		authLimit: limiter("auth", rl.AuthPerMinute/60, rl.AuthBurst),
-		msgLimit:  limiter("msg", rl.MessagesPerSecond, rl.MessagesBurst),
-		reqLimit:  limiter("req", rl.RequestsPerSecond, rl.RequestsBurst),
-		conns:     make(map[*wsConn]struct{}),
+		cfg:         cfg,
+		log:         cfg.Logger,
+		metrics:     m,
+		authLimit:   limiter("auth", rl.AuthPerMinute/60, rl.AuthBurst),
+		msgLimit:    limiter("msg", rl.MessagesPerSecond, rl.MessagesBurst),
+		reqLimit:    limiter("req", rl.RequestsPerSecond, rl.RequestsBurst),
+		exportLimit: limiter("export", exportPerHour/3600.0, exportBurst),
+		conns:       make(map[*wsConn]struct{}),
 
 		typingLimit: limiter("typing", rl.TypingPerSecond, rl.TypingBurst),
 		groupLimit:  limiter("group", rl.GroupsPerHour/3600, rl.GroupsBurst),

@@ -137,6 +137,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 
 	var uploads chatcore.UploadService
 	var forward chatcore.ForwardService
+	var objects chatcore.AttachmentObjects // for account deletion (account.go)
 	if d.objects != nil {
 		enq := workers.NewEnqueuer(d.asynq, workers.EnqueueOptions{MaxRetry: cfg.WorkerMaxRetry})
 		a.onClose("enqueuer", func(context.Context) error { return enq.Close() })
@@ -153,7 +154,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		}
 		uploads = us
 		lifecycle := upload.NewLifecycle(d.store, d.objects, nil)
-		forward = lifecycle
+		forward, objects = lifecycle, lifecycle
 		janitor := upload.NewJanitor(d.store, d.objects, logger)
 		janitor.Lifecycle, janitor.Retention = lifecycle, cfg.MediaRetention
 		jctx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
@@ -161,6 +162,11 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		a.onClose("upload janitor", func(context.Context) error { stopJanitor(); return nil })
 	} else {
 		logger.Warn("no object store configured (PARLEY_S3_ENDPOINT); uploads are disabled")
+	}
+
+	accounts, err := a.startAccounts(ctx, chat, d, objects)
+	if err != nil {
+		return err
 	}
 
 	jobs := workers.NewJobService(d.asynq)
@@ -184,6 +190,7 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 		Blocks:         chat.Blocks,
 		Reports:        chat.Reports,
 		Moderation:     chat.Moderation,
+		Accounts:       accounts,
 		Hub:            chat.Hub,
 		Uploads:        uploads,
 		Forward:        forward,

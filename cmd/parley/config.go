@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parley-chat/parley/chatcore"
 )
 
 // Config is every setting of the parley binary. Each field comes from a flag
@@ -82,6 +84,10 @@ type Config struct {
 	EditWindow              time.Duration
 	AttachmentDeleteGrace   time.Duration
 	AttachmentSweepInterval time.Duration
+	// DeletedUsernameHold and KeepDeletedMessages configure account
+	// deletion (chatcore.AccountConfig).
+	DeletedUsernameHold time.Duration
+	KeepDeletedMessages bool
 
 	AutoMigrate     bool
 	ShutdownTimeout time.Duration
@@ -215,6 +221,10 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		fs.DurationVar(&cfg.AttachmentDeleteGrace, "attachment-delete-grace", 0, "how long the objects of a deleted message's attachments stay before they are deleted (PARLEY_ATTACHMENT_DELETE_GRACE; 0 = 24h)")
 		envFlag["attachment-sweep-interval"] = "ATTACHMENT_SWEEP_INTERVAL"
 		fs.DurationVar(&cfg.AttachmentSweepInterval, "attachment-sweep-interval", 0, "how often a node deletes the objects whose grace has passed (PARLEY_ATTACHMENT_SWEEP_INTERVAL; 0 = 1m)")
+		envFlag["deleted-username-hold"] = "DELETED_USERNAME_HOLD"
+		fs.DurationVar(&cfg.DeletedUsernameHold, "deleted-username-hold", chatcore.DefaultUsernameHold, "a deleted account's username stays reserved this long (PARLEY_DELETED_USERNAME_HOLD)")
+		envFlag["keep-deleted-messages"] = "KEEP_DELETED_MESSAGES"
+		fs.BoolVar(&cfg.KeepDeletedMessages, "keep-deleted-messages", false, "keep a deleted account's messages, shown from \"Deleted account\" (off: they become tombstones) (PARLEY_KEEP_DELETED_MESSAGES)")
 		envFlag["admin-username"] = "ADMIN_USERNAME"
 		fs.StringVar(&cfg.AdminUsername, "admin-username", "", "this account exists with role admin at start, with PARLEY_ADMIN_PASSWORD (PARLEY_ADMIN_USERNAME)")
 		secret(&cfg.AdminPassword, "ADMIN_PASSWORD", "password of -admin-username")

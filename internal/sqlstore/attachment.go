@@ -145,12 +145,15 @@ WHERE id = $1`,
 }
 
 // CanAccessAttachment reports whether userID uploaded the attachment or is
-// a member of a conversation with a message that carries it.
+// a member of a conversation with a message that carries it, or whether
+// it is someone's current avatar (profile pictures are seen by everyone
+// who sees the user).
 func (s *Store) CanAccessAttachment(ctx context.Context, id, userID string) (bool, error) {
 	var ok bool
 	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM attachments WHERE id = $1 AND uploader_id = $2)
 	OR EXISTS (SELECT 1 FROM message_attachments ma JOIN members m ON m.conversation_id = ma.conversation_id
-		WHERE ma.attachment_id = $1 AND m.user_id = $2)`, id, userID).Scan(&ok)
+		WHERE ma.attachment_id = $1 AND m.user_id = $2)
+	OR EXISTS (SELECT 1 FROM users WHERE avatar_id = $1)`, id, userID).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("can access attachment: %w", err)
 	}

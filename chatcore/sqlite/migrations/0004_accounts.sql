@@ -16,6 +16,8 @@ ALTER TABLE users ADD COLUMN avatar_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN avatar_blurhash TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN deleted_at INTEGER;
 
+CREATE INDEX users_avatar ON users (avatar_id) WHERE avatar_id <> '';
+
 CREATE TABLE account_deletions (
 	user_id          TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
 	requested_by     TEXT NOT NULL,
@@ -28,6 +30,5 @@ CREATE TABLE account_deletions (
 );
 CREATE INDEX account_deletions_status ON account_deletions (status, requested_at);
 
--- Export and deletion walk a user's messages and uploads.
+-- Export and deletion walk the messages a user sent.
 CREATE INDEX messages_sender ON messages (sender_id, id);
-CREATE INDEX attachments_uploader ON attachments (uploader_id);
