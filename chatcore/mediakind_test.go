@@ -49,10 +49,10 @@ func TestMediaKindsComplete(t *testing.T) {
 			}
 		}
 	}
-	if got, want := chatcore.MediaKindList(), "image, voice, video, file"; got != want {
+	if got, want := chatcore.MediaKindList(), "image, voice, video, file, avatar"; got != want {
 		t.Errorf("MediaKindList() = %q, want %q", got, want)
 	}
-	if got, want := chatcore.MediaQueues(), []string{"voice", "image", "file", "video"}; !slices.Equal(got, want) {
+	if got, want := chatcore.MediaQueues(), []string{"voice", "image", "avatar", "file", "video"}; !slices.Equal(got, want) {
 		t.Errorf("MediaQueues() = %v, want %v (highest weight first)", got, want)
 	}
 	if _, ok := chatcore.MediaKindOf("sticker"); ok {

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"TombstoneSeqGapless", testTombstoneSeqGapless},
 		{"AttachmentDeletionQueue", testAttachmentDeletionQueue},
 		{"ConversationTitle", testConversationTitle},
+		{"Accounts", testAccounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
