@@ -30,7 +30,7 @@ func TestRESTErrorShapes(t *testing.T) {
 		wantCode    string
 	}{
 		{"unknown route", "GET", "/v1/nope", "", "", "", 404, "not_found"},
-		{"wrong method", "DELETE", "/v1/me", alice.access, "", "", 405, "invalid"},
+		{"wrong method", "PUT", "/v1/me", alice.access, "", "", 405, "invalid"},
 		{"no token", "GET", "/v1/me", "", "", "", 401, "unauthorized"},
 		{"garbage token", "GET", "/v1/me", "garbage", "", "", 401, "unauthorized"},
 		{"malformed json", "POST", "/v1/auth/login", "", "application/json", `{"username": "alice",`, 400, "invalid"},
