@@ -14,9 +14,11 @@ import (
 // fakePassword is every fake user's password in the account routes.
 const fakePassword = "correct horse"
 
-// chatcore.AccountService
+// fakeAccounts is fakeChat's chatcore.AccountService (a type of its own:
+// MessageService has a Delete too).
+type fakeAccounts struct{ *fakeChat }
 
-func (f *fakeChat) ChangePassword(_ context.Context, userID, sessionID, current, next string) error {
+func (f fakeAccounts) ChangePassword(_ context.Context, userID, sessionID, current, next string) error {
 	if err := f.enter("ChangePassword"); err != nil {
 		return err
 	}
@@ -29,7 +31,7 @@ func (f *fakeChat) ChangePassword(_ context.Context, userID, sessionID, current,
 	return nil
 }
 
-func (f *fakeChat) Sessions(_ context.Context, userID, current string) ([]*chatcore.Session, error) {
+func (f fakeAccounts) Sessions(_ context.Context, userID, current string) ([]*chatcore.Session, error) {
 	if err := f.enter("Sessions"); err != nil {
 		return nil, err
 	}
@@ -39,7 +41,7 @@ func (f *fakeChat) Sessions(_ context.Context, userID, current string) ([]*chatc
 	}, nil
 }
 
-func (f *fakeChat) RevokeSession(_ context.Context, userID, sessionID string) error {
+func (f fakeAccounts) RevokeSession(_ context.Context, userID, sessionID string) error {
 	if err := f.enter("RevokeSession"); err != nil {
 		return err
 	}
@@ -49,7 +51,7 @@ func (f *fakeChat) RevokeSession(_ context.Context, userID, sessionID string) er
 	return nil
 }
 
-func (f *fakeChat) UpdateProfile(_ context.Context, userID string, req chatcore.ProfileUpdate) (*chatcore.User, error) {
+func (f fakeAccounts) UpdateProfile(_ context.Context, userID string, req chatcore.ProfileUpdate) (*chatcore.User, error) {
 	if err := f.enter("UpdateProfile"); err != nil {
 		return nil, err
 	}
@@ -73,7 +75,7 @@ func (f *fakeChat) UpdateProfile(_ context.Context, userID string, req chatcore.
 	return &c, nil
 }
 
-func (f *fakeChat) DeleteSelf(ctx context.Context, userID, password string) (*chatcore.AccountDeletion, error) {
+func (f fakeAccounts) DeleteSelf(ctx context.Context, userID, password string) (*chatcore.AccountDeletion, error) {
 	if err := f.enter("DeleteSelf"); err != nil {
 		return nil, err
 	}
@@ -83,7 +85,7 @@ func (f *fakeChat) DeleteSelf(ctx context.Context, userID, password string) (*ch
 	return f.Delete(ctx, userID, userID)
 }
 
-func (f *fakeChat) Delete(_ context.Context, userID, by string) (*chatcore.AccountDeletion, error) {
+func (f fakeAccounts) Delete(_ context.Context, userID, by string) (*chatcore.AccountDeletion, error) {
 	if err := f.enter("Delete"); err != nil {
 		return nil, err
 	}
@@ -93,7 +95,7 @@ func (f *fakeChat) Delete(_ context.Context, userID, by string) (*chatcore.Accou
 	return &chatcore.AccountDeletion{UserID: userID, RequestedBy: by, Status: chatcore.DeletionPending, RequestedAt: fakeNow, UsernameFreeAt: fakeNow}, nil
 }
 
-func (f *fakeChat) Deletion(_ context.Context, userID string) (*chatcore.AccountDeletion, error) {
+func (f fakeAccounts) Deletion(_ context.Context, userID string) (*chatcore.AccountDeletion, error) {
 	if err := f.enter("Deletion"); err != nil {
 		return nil, err
 	}
@@ -103,10 +105,10 @@ func (f *fakeChat) Deletion(_ context.Context, userID string) (*chatcore.Account
 	return &chatcore.AccountDeletion{UserID: userID, RequestedBy: "root", Status: chatcore.DeletionDone, RequestedAt: fakeNow, FinishedAt: &fakeNow}, nil
 }
 
-func (f *fakeChat) Purge(context.Context, string) error { return f.enter("Purge") }
-func (f *fakeChat) Sweep(context.Context) error         { return f.enter("Sweep") }
+func (f fakeAccounts) Purge(context.Context, string) error { return f.enter("Purge") }
+func (f fakeAccounts) Sweep(context.Context) error         { return f.enter("Sweep") }
 
-func (f *fakeChat) Export(_ context.Context, userID string, w io.Writer) error {
+func (f fakeAccounts) Export(_ context.Context, userID string, w io.Writer) error {
 	if err := f.enter("Export"); err != nil {
 		return err
 	}

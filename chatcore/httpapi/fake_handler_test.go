@@ -81,7 +81,7 @@ func (f *fakeChat) config() Config {
 		Auth: f, Users: f, Conversations: f, Messages: f, Receipts: f, Typing: f, Presence: f, Search: f, Sync: f, Edits: f,
 		Hub:     chatcore.NewHub(inmem.NewBus(), chatcore.Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil))),
 		Uploads: f, Jobs: f, Devices: f, Forward: f,
-		Blocks: f, Reports: f, Moderation: f, Accounts: f,
+		Blocks: f, Reports: f, Moderation: f, Accounts: fakeAccounts{f},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RateLimits: RateLimits{
 			AuthPerMinute: -1, MessagesPerSecond: -1, RequestsPerSecond: -1, FramesPerSecond: -1,
