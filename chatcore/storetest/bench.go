@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/internal/sqlstore"
 )
 
 // BenchmarkAppendMessage measures AppendMessage without attachments, the
@@ -19,7 +21,19 @@ import (
 // the parallel benchmark.
 const parallelism = 16
 
+// PARLEY_GROUP_COMMIT=false in the environment measures the store with
+// group commit off (one transaction per message), for comparison.
 func BenchmarkAppendMessage(b *testing.B, open func(tb testing.TB) chatcore.Store) {
+	if os.Getenv("PARLEY_GROUP_COMMIT") == "false" {
+		inner := open
+		open = func(tb testing.TB) chatcore.Store {
+			s := inner(tb)
+			if g, ok := s.(GroupCommitStore); ok {
+				g.SetGroupCommit(sqlstore.GroupCommit{Off: true})
+			}
+			return s
+		}
+	}
 	b.Run("sequential", func(b *testing.B) {
 		s := open(b)
 		a, peer := MustUser(b, s, "bench-a"), MustUser(b, s, "bench-b")

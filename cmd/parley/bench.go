@@ -50,6 +50,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (loadgen.Config, error) {
 	fs.DurationVar(&c.SetupTimeout, "setup-timeout", 10*time.Minute, "bound on registering, creating conversations and connecting")
 	fs.StringVar(&c.UsersFile, "users", "", "reuse the users (ids and access tokens) saved in this file by an earlier run if their tokens will outlive this run, else register and save them there; lets a restarted server be measured without registration's memory")
 	fs.DurationVar(&c.Settle, "settle", 5*time.Second, "with --pid, for servers without Go metrics at /metrics: pause before each RSS reading (with them, the bench waits for a GC instead)")
+	fs.BoolVar(&c.NoMemory, "no-memory", false, "with --pid, report CPU only: skip the memory readings, which wait for the server's GC (up to minutes)")
 	fs.StringVar(&c.CentrifugoSecret, "centrifugo-secret", "", "drive a Centrifugo v6 server at --url instead (its JSON protocol; users and channels made up, tokens signed HS256 with this key): the side-by-side benchmark, deploy/bench/fanout.sh")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -46,7 +46,7 @@ bench() { # label url pid extra-args...
 	local label=$1 url=$2 pid=$3; shift 3
 	echo "== $label" | tee -a "$WORK/all.txt"
 	"$PARLEY" bench -url "$url" -clients "$CLIENTS" -group-size "$GROUP" -rate "$RATE" -duration "$DURATION" \
-		-pid "$pid" -source-ips 8 "$@" 2>&1 | tee "$WORK/$label.txt" | tee -a "$WORK/all.txt"
+		-pid "$pid" -no-memory -source-ips 8 "$@" 2>&1 | tee "$WORK/$label.txt" | tee -a "$WORK/all.txt"
 }
 field() { # file line-prefix field-name → value in ms
 	awk -v p="$2" -v f="$3" '$1==p { for (i=1;i<=NF;i++) if ($i==f) { v=$(i+1); sub(/s$/,"",v);

@@ -42,6 +42,7 @@ type Config struct {
 	Drain               time.Duration
 	Idle                bool
 	PID                 int
+	NoMemory            bool // with PID: CPU only, skip the (slow) memory readings
 	RegisterConcurrency int
 	ConnectConcurrency  int
 	SourceIPs           int
@@ -266,7 +267,7 @@ func Run(ctx context.Context, cfg Config) error {
 	t2 := time.Now()
 	var rssBefore int64
 	var memBefore goMem
-	if cfg.PID > 0 {
+	if cfg.PID > 0 && !cfg.NoMemory {
 		// Registration hashes passwords (memory-hard): let that garbage
 		// be collected first so the difference is the sockets'.
 		memBefore, rssBefore = b.measureMemory(ctx, time.Now())
@@ -283,7 +284,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var rssAfter int64
 	var memAfter goMem
-	if cfg.PID > 0 {
+	if cfg.PID > 0 && !cfg.NoMemory {
 		memAfter, rssAfter = b.measureMemory(ctx, time.Now())
 	}
 	cpuBefore, _ := readCPUTicks(cfg.PID)
