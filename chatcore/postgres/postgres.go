@@ -40,6 +40,11 @@ const (
 	foreignKeyViolation = "23503"
 )
 
+// appendFlushers is how many group-commit batches commit at once: a few
+// backends share the inserts' CPU (indexes, triggers) across cores, and each
+// batch still shares one commit among its messages.
+const appendFlushers = 4
+
 // migrationLockID keys the advisory lock Migrate holds ("parley" in ASCII).
 const migrationLockID int64 = 0x7061726c6579
 
@@ -95,6 +100,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		LockMigrations:        lockMigrations,
 		AppendMessageSQL:      appendMessageSQL,
 		AppendBatch:           appendBatch,
+		AppendFlushers:        appendFlushers,
 		ArrayParams:           true,
 		SearchFrom:            searchFrom,
 		SearchWhere:           searchWhere,

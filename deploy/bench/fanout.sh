@@ -85,10 +85,14 @@ bench dev http://127.0.0.1:18081 "$DPID"
 kill "$DPID"; wait "$DPID" 2>/dev/null || true
 
 echo
-printf '%-28s %10s %10s %10s\n' "server" "p50 ms" "p99 ms" "cpu %"
+stored() { awk '$1=="stored" { print $2 }' "$1"; }
+sent() { awk '$1=="sent" { print $2 }' "$1"; }
+printf '%-12s %12s %12s %10s %10s %8s\n' "server" "sent" "acked" "p50 ms" "p99 ms" "cpu %"
 for l in centrifugo serve dev; do
-	printf '%-28s %10s %10s %10s\n' "$l" "$(field "$WORK/$l.txt" deliver p50)" "$(field "$WORK/$l.txt" deliver p99)" "$(cpu "$WORK/$l.txt")"
+	printf '%-12s %12s %12s %10s %10s %8s\n' "$l" "$(sent "$WORK/$l.txt")" "$(stored "$WORK/$l.txt")" \
+		"$(field "$WORK/$l.txt" deliver p50)" "$(field "$WORK/$l.txt" deliver p99)" "$(cpu "$WORK/$l.txt")"
 done
+echo "(latencies are of what was acked and delivered within --drain 5s; sent − acked were not acked in time)"
 c99=$(field "$WORK/centrifugo.txt" deliver p99); s99=$(field "$WORK/serve.txt" deliver p99)
 c50=$(field "$WORK/centrifugo.txt" deliver p50); s50=$(field "$WORK/serve.txt" deliver p50)
 awk -v a="$s50" -v b="$c50" -v c="$s99" -v d="$c99" -v e="$(cpu "$WORK/serve.txt")" -v f="$(cpu "$WORK/centrifugo.txt")" \

@@ -36,6 +36,11 @@ type GroupCommit struct {
 	// for more before it commits. If zero, it does not wait: a batch is
 	// whatever arrived while the previous one was committing.
 	Linger time.Duration
+	// Flushers is how many batches may commit at once. If zero, the
+	// dialect's AppendFlushers, or 1. One flusher funnels every insert
+	// through one database connection (one backend, one core); a few let
+	// the database use its cores while still sharing commits.
+	Flushers int
 }
 
 // batchTimeout bounds one batch transaction, whatever its senders' contexts.
@@ -59,7 +64,7 @@ type groupCommitter struct {
 	cfg      GroupCommit
 	mu       sync.Mutex
 	pending  []*appendReq
-	flushing bool
+	flushers int // running
 	// batches and messages count committed batches and what they held.
 	batches, messages atomic.Int64
 }
@@ -69,6 +74,9 @@ type groupCommitter struct {
 func (s *Store) SetGroupCommit(c GroupCommit) {
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 256
+	}
+	if c.Flushers <= 0 {
+		c.Flushers = max(1, s.d.AppendFlushers)
 	}
 	s.gc.cfg = c
 }
@@ -84,8 +92,10 @@ func (s *Store) appendGrouped(ctx context.Context, m *chatcore.Message) (*chatco
 	r := &appendReq{ctx: ctx, m: m, done: make(chan appendResult, 1)}
 	s.gc.mu.Lock()
 	s.gc.pending = append(s.gc.pending, r)
-	start := !s.gc.flushing
-	s.gc.flushing = true
+	start := s.gc.flushers < s.gc.cfg.Flushers
+	if start {
+		s.gc.flushers++
+	}
 	s.gc.mu.Unlock()
 	if start {
 		go s.flushLoop()
@@ -100,7 +110,7 @@ func (s *Store) appendGrouped(ctx context.Context, m *chatcore.Message) (*chatco
 	}
 }
 
-// flushLoop commits batches until nothing is queued.
+// flushLoop commits batches until nothing is queued; up to Flushers run.
 func (s *Store) flushLoop() {
 	if s.gc.cfg.Linger > 0 {
 		time.Sleep(s.gc.cfg.Linger)
@@ -122,7 +132,7 @@ func (s *Store) takeBatch() []*appendReq {
 	s.gc.mu.Lock()
 	defer s.gc.mu.Unlock()
 	if len(s.gc.pending) == 0 {
-		s.gc.flushing = false
+		s.gc.flushers--
 		return nil
 	}
 	type key struct{ conv, sender, client string }

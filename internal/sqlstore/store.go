@@ -52,6 +52,9 @@ type Dialect struct {
 	// of msgs; on error it stored none. BatchSeqs reads its reply.
 	// Nil: one transaction that appends each message in turn.
 	AppendBatch func(ctx context.Context, db *sql.DB, msgs []*chatcore.Message) ([]int64, error)
+	// AppendFlushers is how many group-commit batches may commit at once
+	// by default (GroupCommit.Flushers); 0 means 1.
+	AppendFlushers int
 	// ArrayParams renders "x is one of these ids" as x = ANY($n) with one
 	// array argument, so the statement text (and the driver's prepared
 	// statement) stays the same whatever the count. Else: x IN ($n, ...).
