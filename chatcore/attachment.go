@@ -73,6 +73,16 @@ type Attachment struct {
 	ForwardedFrom string `json:"-"`
 
 	ObjectKey      string    `json:"-"` // key of the original
+	// UploadKey is where a single-request upload's presigned URL writes;
+	// complete copies the bytes to ObjectKey, which no URL can write, so
+	// a later overwrite changes nothing anyone downloads. "" once the
+	// janitor removed it (or for a multipart upload, whose parts go to
+	// ObjectKey through MultipartID).
+	UploadKey string `json:"-"`
+	// MultipartID is the object store's multipart upload of a large
+	// upload and PartSize its part size ("" and 0 for a single request).
+	MultipartID string `json:"-"`
+	PartSize    int64  `json:"-"`
 	ConversationID string    `json:"conversation_id,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
@@ -108,6 +118,16 @@ type AttachmentStore interface {
 	// ObjectRefs counts the attachments not expired whose original is
 	// objectKey: the original and its variants are deleted when it is 0.
 	ObjectRefs(ctx context.Context, objectKey string) (int, error)
+	// ListUploadLeftovers returns up to limit attachments past pending
+	// whose UploadKey is set and whose ExpiresAt is before `before`: their
+	// upload URL has expired and the object at UploadKey can go.
+	ListUploadLeftovers(ctx context.Context, before time.Time, limit int) ([]*Attachment, error)
+	// ReadyBySHA256 returns up to limit ready attachments of kind whose
+	// uploaded bytes have the hex digest sha256, newest first.
+	ReadyBySHA256(ctx context.Context, sha256 string, kind AttachmentKind, limit int) ([]*Attachment, error)
+	// ListAttachmentsAtStep is ListAttachments for the attachments of any
+	// status whose Step is step (videos left at poster_ready).
+	ListAttachmentsAtStep(ctx context.Context, step string, before time.Time, after *Attachment, limit int) ([]*Attachment, error)
 }
 
 // ForwardService forwards an attachment without re-uploading it.

@@ -23,6 +23,19 @@ const (
 	DefaultUploadBurst      = 10
 	DefaultDailyBytes       = 2 << 30 // 2 GiB
 	DefaultKeyPrefix        = "uploads/"
+
+	// DefaultMultipartThreshold: larger uploads are multipart.
+	DefaultMultipartThreshold = 16 << 20
+	// DefaultPartSize, MinPartSize (S3's minimum for every part but the
+	// last) and MaxPartSize bound the part size; MaxPartCount bounds the
+	// parts of one upload (the part size grows to stay within it).
+	DefaultPartSize = 8 << 20
+	MinPartSize     = 5 << 20
+	MaxPartSize     = 5 << 30
+	MaxPartCount    = 1000
+	// DefaultMultipartMaxAge is how long a multipart upload may be kept
+	// going by asking for fresh part URLs before it must be completed.
+	DefaultMultipartMaxAge = 24 * time.Hour
 )
 
 // KindLimit bounds the uploads of one attachment kind.
@@ -99,6 +112,17 @@ type Config struct {
 
 	// KeyPrefix starts every object key. If empty, DefaultKeyPrefix.
 	KeyPrefix string
+
+	// MultipartThreshold: uploads declaring more bytes are multipart
+	// (resumable). If zero, DefaultMultipartThreshold; negative: never.
+	MultipartThreshold int64
+	// PartSize of multipart uploads. If zero, DefaultPartSize; within
+	// MinPartSize..MaxPartSize.
+	PartSize int64
+	// MultipartMaxAge is how long after its creation a multipart upload can
+	// still get fresh part URLs and be completed. If zero,
+	// DefaultMultipartMaxAge.
+	MultipartMaxAge time.Duration
 }
 
 // withDefaults returns c with zero fields filled and limits merged.
@@ -148,6 +172,15 @@ func (c Config) withDefaults() Config {
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = DefaultKeyPrefix
 	}
+	if c.MultipartThreshold == 0 {
+		c.MultipartThreshold = DefaultMultipartThreshold
+	}
+	if c.PartSize == 0 {
+		c.PartSize = DefaultPartSize
+	}
+	if c.MultipartMaxAge == 0 {
+		c.MultipartMaxAge = DefaultMultipartMaxAge
+	}
 	return c
 }
 
@@ -181,6 +214,12 @@ func (c Config) validate() error {
 	}
 	if c.PendingGrace < 0 {
 		errs = append(errs, fmt.Errorf("pending grace %v is negative", c.PendingGrace))
+	}
+	if c.PartSize < MinPartSize || c.PartSize > MaxPartSize {
+		errs = append(errs, fmt.Errorf("part size %d is outside %d..%d", c.PartSize, MinPartSize, int64(MaxPartSize)))
+	}
+	if c.MultipartMaxAge < c.URLTTL {
+		errs = append(errs, fmt.Errorf("multipart max age %v is shorter than the URL TTL %v", c.MultipartMaxAge, c.URLTTL))
 	}
 	if strings.HasPrefix(c.KeyPrefix, "/") || strings.Contains(c.KeyPrefix, "..") {
 		errs = append(errs, fmt.Errorf("key prefix %q must be relative", c.KeyPrefix))

@@ -14,8 +14,11 @@ const (
 	DefaultJanitorBatch    = 100
 )
 
-// Janitor removes pending uploads past their ExpiresAt: the object (if the
-// client uploaded one) and the attachment row. Several nodes may run one;
+// Janitor removes pending uploads past their ExpiresAt: it aborts their
+// multipart upload (deleting its parts), deletes their objects (if the
+// client uploaded any) and the attachment row. For completed uploads it
+// deletes what a still-valid single-upload URL may have written after
+// complete (the upload key) once that URL has expired. Several nodes may run one;
 // deleting twice is harmless.
 type Janitor struct {
 	Store   chatcore.AttachmentStore
@@ -72,6 +75,9 @@ func (j *Janitor) logger() *slog.Logger {
 // it removed or expired.
 func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 	n, err := j.sweepPending(ctx)
+	if err == nil {
+		err = j.sweepLeftovers(ctx)
+	}
 	if err != nil || j.Retention <= 0 || j.Lifecycle == nil {
 		return n, err
 	}
@@ -129,6 +135,42 @@ func (j *Janitor) sweepPending(ctx context.Context) (int, error) {
 		after = list[len(list)-1]
 		if err := ctx.Err(); err != nil {
 			return removed, err
+		}
+	}
+}
+
+// sweepLeftovers deletes the upload key of completed attachments whose
+// upload URL has expired, and forgets it.
+func (j *Janitor) sweepLeftovers(ctx context.Context) error {
+	clock := j.Clock
+	if clock == nil {
+		clock = chatcore.SystemClock{}
+	}
+	batch := j.Batch
+	if batch <= 0 {
+		batch = DefaultJanitorBatch
+	}
+	for {
+		list, err := j.Store.ListUploadLeftovers(ctx, clock.Now(), batch)
+		if err != nil {
+			return err
+		}
+		for _, a := range list {
+			if err := j.Objects.Delete(ctx, a.UploadKey); err != nil {
+				return err
+			}
+			// Only the upload key changes; a concurrent update of the row
+			// that writes it back just makes a later sweep delete again.
+			a.UploadKey = ""
+			if err := j.Store.UpdateAttachment(ctx, a); err != nil {
+				return err
+			}
+		}
+		if len(list) < batch {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 }

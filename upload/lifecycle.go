@@ -67,6 +67,7 @@ func (l *Lifecycle) ForwardAttachment(ctx context.Context, userID, id, conversat
 	fwd.UploaderID = userID
 	fwd.ConversationID = conversationID
 	fwd.ForwardedFrom = firstNonEmptyString(src.ForwardedFrom, src.ID)
+	fwd.UploadKey, fwd.MultipartID, fwd.PartSize = "", "", 0
 	fwd.CreatedAt, fwd.UpdatedAt, fwd.ExpiresAt = now, now, now
 	if err := l.store.CreateAttachment(ctx, &fwd); err != nil {
 		return nil, fmt.Errorf("forward %s: %w", id, err)
@@ -111,6 +112,9 @@ func (l *Lifecycle) DeleteAttachmentObjects(ctx context.Context, id string) erro
 	}
 	if refs == 0 {
 		keys := []string{a.ObjectKey}
+		if a.UploadKey != "" {
+			keys = append(keys, a.UploadKey)
+		}
 		for _, v := range a.Variants {
 			if v.Key != "" && v.Key != a.ObjectKey {
 				keys = append(keys, v.Key)

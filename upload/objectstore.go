@@ -70,4 +70,42 @@ type ObjectStore interface {
 	Delete(ctx context.Context, key string) error
 	// EnsureBucket creates the bucket (or directory) if it is missing.
 	EnsureBucket(ctx context.Context) error
+
+	// Move puts the object at src under dst, inside the store (a
+	// server-side copy then a delete on S3, a rename on local), replacing
+	// any object at dst; ErrNotExist if src has none. Complete moves a
+	// verified upload to a key no presigned URL can write.
+	Move(ctx context.Context, src, dst string) error
+
+	// NewMultipart starts a multipart upload to key and returns its id.
+	NewMultipart(ctx context.Context, key, contentType string) (string, error)
+	// PresignPart returns a PUT with which a client stores part number
+	// (1-based) of exactly size bytes until expires has passed. It does not
+	// contact the store.
+	PresignPart(ctx context.Context, key, uploadID string, number int, size int64, expires time.Duration) (*Presigned, error)
+	// ListParts returns the parts the store holds, by number;
+	// ErrNoUpload if the upload was completed or aborted.
+	ListParts(ctx context.Context, key, uploadID string) ([]Part, error)
+	// CompleteMultipart assembles parts (as ListParts returned them, in
+	// order) into the object at key and ends the upload; ErrPartChanged if
+	// a part's ETag is no longer the stored one.
+	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) error
+	// AbortMultipart ends the upload and deletes its parts; an upload
+	// that no longer exists is not an error.
+	AbortMultipart(ctx context.Context, key, uploadID string) error
 }
+
+// Part is one stored part of a multipart upload.
+type Part struct {
+	Number int
+	Size   int64
+	ETag   string
+}
+
+// ErrNoUpload is returned (wrapped) by ListParts for a multipart upload
+// that does not exist (completed, aborted, or never started).
+var ErrNoUpload = errors.New("upload: no such multipart upload")
+
+// ErrPartChanged is returned (wrapped) by CompleteMultipart when a part
+// was replaced after it was listed.
+var ErrPartChanged = errors.New("upload: a part changed while completing")

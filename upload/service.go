@@ -100,10 +100,6 @@ func (s *Service) CreateUpload(ctx context.Context, userID string, req chatcore.
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.objects.PresignUpload(ctx, key, UploadConstraints{ContentType: contentType, Size: req.Size, Expires: s.cfg.URLTTL})
-	if err != nil {
-		return nil, fmt.Errorf("presign upload %s: %w", id, err)
-	}
 	a := &chatcore.Attachment{
 		ID:             id.String(),
 		UploaderID:     userID,
@@ -118,6 +114,16 @@ func (s *Service) CreateUpload(ctx context.Context, userID string, req chatcore.
 		UpdatedAt:      now,
 		ExpiresAt:      now.Add(s.cfg.URLTTL + s.cfg.PendingGrace),
 	}
+	if s.multipart(req.Size) {
+		return s.createMultipart(ctx, a)
+	}
+	// The URL writes next to the original, never to it: complete moves
+	// the bytes to the key no URL can write, then verifies them there.
+	a.UploadKey = uploadKeyFor(key)
+	p, err := s.objects.PresignUpload(ctx, a.UploadKey, UploadConstraints{ContentType: contentType, Size: req.Size, Expires: s.cfg.URLTTL})
+	if err != nil {
+		return nil, fmt.Errorf("presign upload %s: %w", id, err)
+	}
 	if err := s.store.CreateAttachment(ctx, a); err != nil {
 		return nil, fmt.Errorf("create upload %s: %w", a.ID, err)
 	}
@@ -126,6 +132,7 @@ func (s *Service) CreateUpload(ctx context.Context, userID string, req chatcore.
 		slog.String("kind", string(a.Kind)), slog.String("content_type", contentType), slog.Int64("size", a.Size))
 	return &chatcore.UploadTicket{
 		Upload:    a,
+		UploadID:  a.ID,
 		Method:    p.Method,
 		URL:       p.URL,
 		Fields:    p.Fields,
@@ -153,9 +160,14 @@ func (s *Service) checkContentType(kind chatcore.AttachmentKind, limit KindLimit
 	return mt, nil
 }
 
-// CompleteUpload verifies the uploaded object (it exists, has the declared
-// size, and its first bytes are of the declared kind), marks the attachment
-// processing and enqueues it. A repeated call returns the attachment as it
+// CompleteUpload brings the uploaded bytes to the attachment's object key,
+// which no presigned URL can write (assembling a multipart upload from the
+// parts the store lists, or moving a single upload off its URL's key),
+// verifies them there (they exist, have exactly the declared size, and
+// their first bytes are of the declared kind) and hashes them. Bytes equal
+// to a ready attachment the user may see make this one ready at once,
+// sharing its objects (no job, no second object); otherwise it is marked
+// processing and enqueued. A repeated call returns the attachment as it
 // is. A rejected object is deleted with its attachment.
 func (s *Service) CompleteUpload(ctx context.Context, userID, uploadID string) (*chatcore.Attachment, error) {
 	a, err := s.store.AttachmentByID(ctx, uploadID)
@@ -184,6 +196,29 @@ func (s *Service) CompleteUpload(ctx context.Context, userID, uploadID string) (
 		return nil, chatcore.Errorf(chatcore.ENotFound, "upload expired; request a new one")
 	}
 
+	// Bring the bytes to a.ObjectKey, which no presigned URL can write
+	// (CompleteMultipartUpload ends the upload's part URLs; a single
+	// upload is moved off its URL's key), and verify them there only.
+	switch {
+	case a.MultipartID != "":
+		if err := s.assemble(ctx, a); err != nil {
+			return nil, err
+		}
+	case a.UploadKey != "":
+		err := s.objects.Move(ctx, a.UploadKey, a.ObjectKey)
+		if errors.Is(err, ErrNotExist) {
+			// A complete that moved it may have failed later on.
+			if _, serr := s.objects.Stat(ctx, a.ObjectKey); serr == nil {
+				err = nil
+			}
+		}
+		if errors.Is(err, ErrNotExist) {
+			return nil, chatcore.Errorf(chatcore.EInvalid, "object not uploaded")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("complete upload %s: %w", a.ID, err)
+		}
+	}
 	info, err := s.objects.Stat(ctx, a.ObjectKey)
 	if errors.Is(err, ErrNotExist) {
 		return nil, chatcore.Errorf(chatcore.EInvalid, "object not uploaded")
@@ -209,7 +244,15 @@ func (s *Service) CompleteUpload(ctx context.Context, userID, uploadID string) (
 		return nil, chatcore.Errorf(chatcore.EUnprocessable, "the file is %s, not a valid %s upload", sniffed, a.Kind)
 	}
 
+	sum, err := s.hash(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	a.SHA256 = sum
 	a.ContentType = sniffed
+	if done, err := s.dedup(ctx, a); done != nil || err != nil {
+		return done, err
+	}
 	a.Status = chatcore.StatusProcessing
 	a.UpdatedAt = now
 	a.Variants = map[string]chatcore.Variant{
@@ -248,10 +291,21 @@ func (s *Service) reject(ctx context.Context, a *chatcore.Attachment, reason str
 	}
 }
 
-// deletePending removes a pending upload's object, then its row.
+// deletePending aborts a pending upload's multipart upload and removes its
+// objects, then its row.
 func deletePending(ctx context.Context, store chatcore.AttachmentStore, objects ObjectStore, a *chatcore.Attachment) error {
-	if err := objects.Delete(ctx, a.ObjectKey); err != nil {
-		return fmt.Errorf("delete object of %s: %w", a.ID, err)
+	if a.MultipartID != "" {
+		if err := objects.AbortMultipart(ctx, a.ObjectKey, a.MultipartID); err != nil {
+			return fmt.Errorf("abort multipart upload of %s: %w", a.ID, err)
+		}
+	}
+	for _, k := range []string{a.UploadKey, a.ObjectKey} {
+		if k == "" {
+			continue
+		}
+		if err := objects.Delete(ctx, k); err != nil {
+			return fmt.Errorf("delete object of %s: %w", a.ID, err)
+		}
 	}
 	if err := store.DeleteAttachment(ctx, a.ID); err != nil && chatcore.ErrorCode(err) != chatcore.ENotFound {
 		return fmt.Errorf("delete attachment %s: %w", a.ID, err)

@@ -13,7 +13,7 @@ import (
 const attachmentCols = `a.id, a.uploader_id, a.kind, a.status, a.content_type, a.size, a.filename,
 	a.width, a.height, a.duration_ms, a.blurhash, a.waveform, a.variants, a.error,
 	a.object_key, a.conversation_id, a.created_at, a.updated_at, a.expires_at,
-	a.animated, a.frame_count, a.step, a.sha256, a.forwarded_from`
+	a.animated, a.frame_count, a.step, a.sha256, a.forwarded_from, a.upload_key, a.multipart_id, a.part_size`
 
 // variantJSON is how a Variant is stored: unlike its API form it keeps the
 // object key.
@@ -59,7 +59,7 @@ func scanAttachment(row interface{ Scan(...any) error }, prefix ...any) (*chatco
 	dest := append(prefix, &a.ID, &a.UploaderID, &a.Kind, &a.Status, &a.ContentType, &a.Size, &a.Filename,
 		&a.Width, &a.Height, &a.DurationMS, &a.Blurhash, &waveform, &variants, &a.Error,
 		&a.ObjectKey, &a.ConversationID, &created, &updated, &expires,
-		&a.Animated, &a.FrameCount, &a.Step, &a.SHA256, &a.ForwardedFrom)
+		&a.Animated, &a.FrameCount, &a.Step, &a.SHA256, &a.ForwardedFrom, &a.UploadKey, &a.MultipartID, &a.PartSize)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -98,12 +98,14 @@ func (s *Store) CreateAttachment(ctx context.Context, a *chatcore.Attachment) er
 	}
 	_, err = s.write.ExecContext(ctx, `INSERT INTO attachments (id, uploader_id, kind, status, content_type, size, filename,
 	width, height, duration_ms, blurhash, waveform, variants, error,
-	object_key, conversation_id, created_at, updated_at, expires_at, animated, frame_count, step, sha256, forwarded_from)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
+	object_key, conversation_id, created_at, updated_at, expires_at, animated, frame_count, step, sha256, forwarded_from,
+	upload_key, multipart_id, part_size)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 		a.ID, a.UploaderID, string(a.Kind), string(a.Status), a.ContentType, a.Size, a.Filename,
 		a.Width, a.Height, a.DurationMS, a.Blurhash, waveform, variants, a.Error,
 		a.ObjectKey, a.ConversationID, s.t(a.CreatedAt), s.t(a.UpdatedAt), s.t(a.ExpiresAt),
-		a.Animated, a.FrameCount, a.Step, a.SHA256, a.ForwardedFrom)
+		a.Animated, a.FrameCount, a.Step, a.SHA256, a.ForwardedFrom,
+		a.UploadKey, a.MultipartID, a.PartSize)
 	switch {
 	case err == nil:
 		return nil
@@ -134,10 +136,12 @@ func (s *Store) UpdateAttachment(ctx context.Context, a *chatcore.Attachment) er
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE attachments SET status = $2, content_type = $3, size = $4,
 	width = $5, height = $6, duration_ms = $7, blurhash = $8, waveform = $9, variants = $10, error = $11,
-	updated_at = $12, expires_at = $13, animated = $14, frame_count = $15, step = $16, sha256 = $17
+	updated_at = $12, expires_at = $13, animated = $14, frame_count = $15, step = $16, sha256 = $17,
+	object_key = $18, upload_key = $19, multipart_id = $20, part_size = $21
 WHERE id = $1`,
 		a.ID, string(a.Status), a.ContentType, a.Size, a.Width, a.Height, a.DurationMS, a.Blurhash,
-		waveform, variants, a.Error, s.t(a.UpdatedAt), s.t(a.ExpiresAt), a.Animated, a.FrameCount, a.Step, a.SHA256)
+		waveform, variants, a.Error, s.t(a.UpdatedAt), s.t(a.ExpiresAt), a.Animated, a.FrameCount, a.Step, a.SHA256,
+		a.ObjectKey, a.UploadKey, a.MultipartID, a.PartSize)
 	if err != nil {
 		return fmt.Errorf("update attachment: %w", err)
 	}
@@ -200,6 +204,63 @@ ORDER BY a.updated_at, a.id LIMIT $5`,
 		return nil, fmt.Errorf("list attachments: %w", err)
 	}
 	return out, nil
+}
+
+// queryAttachments runs a SELECT of attachmentCols and scans every row.
+func (s *Store) queryAttachments(ctx context.Context, what, query string, args ...any) ([]*chatcore.Attachment, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []*chatcore.Attachment{}
+	for rows.Next() {
+		a, err := scanAttachment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// ListUploadLeftovers returns up to limit (default 100, at most 1000)
+// attachments past pending whose upload_key is set and whose expires_at is
+// before `before`, oldest first.
+func (s *Store) ListUploadLeftovers(ctx context.Context, before time.Time, limit int) ([]*chatcore.Attachment, error) {
+	return s.queryAttachments(ctx, "list upload leftovers", `SELECT `+attachmentCols+` FROM attachments a
+WHERE a.upload_key <> '' AND a.status <> 'pending' AND a.expires_at < $1
+ORDER BY a.expires_at, a.id LIMIT $2`, s.t(UTC(before)), clampLimit(limit, 100, 1000))
+}
+
+// ReadyBySHA256 returns up to limit (default 10, at most 100) ready
+// attachments of kind with the digest, newest first.
+func (s *Store) ReadyBySHA256(ctx context.Context, sha256 string, kind chatcore.AttachmentKind, limit int) ([]*chatcore.Attachment, error) {
+	if sha256 == "" {
+		return []*chatcore.Attachment{}, nil
+	}
+	return s.queryAttachments(ctx, "ready by sha256", `SELECT `+attachmentCols+` FROM attachments a
+WHERE a.sha256 = $1 AND a.sha256 <> '' AND a.kind = $2 AND a.status = $3
+ORDER BY a.created_at DESC, a.id DESC LIMIT $4`, sha256, string(kind), string(chatcore.StatusReady), clampLimit(limit, 10, 100))
+}
+
+// ListAttachmentsAtStep returns up to limit (default 100, at most 1000)
+// attachments whose step is step and updated_at before `before`, oldest
+// first by (updated_at, id), continuing past after when it is not nil.
+func (s *Store) ListAttachmentsAtStep(ctx context.Context, step string, before time.Time, after *chatcore.Attachment, limit int) ([]*chatcore.Attachment, error) {
+	if step == "" {
+		return nil, chatcore.Errorf(chatcore.EInvalid, "step is required")
+	}
+	afterAt, afterID := time.Unix(0, 0).UTC(), ""
+	if after != nil {
+		afterAt, afterID = UTC(after.UpdatedAt), after.ID
+	}
+	return s.queryAttachments(ctx, "list attachments at step", `SELECT `+attachmentCols+` FROM attachments a
+WHERE a.step = $1 AND a.step <> '' AND a.updated_at < $2 AND (a.updated_at > $3 OR (a.updated_at = $3 AND a.id > $4))
+ORDER BY a.updated_at, a.id LIMIT $5`, step, s.t(UTC(before)), s.t(afterAt), afterID, clampLimit(limit, 100, 1000))
 }
 
 // DeleteAttachment removes an attachment row that no message carries

@@ -49,6 +49,10 @@ func (s *Store) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.servePost(w, r, key)
 	case http.MethodPut:
 		q := r.URL.Query()
+		if q.Has(FieldUploadID) {
+			s.servePart(w, r, key)
+			return
+		}
 		p := uploadParams{
 			contentType: r.Header.Get("Content-Type"),
 			expires:     q.Get(FieldExpires),

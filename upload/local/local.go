@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/chatcore"
@@ -63,6 +64,11 @@ type Store struct {
 	objects string // Dir/objects
 	meta    string // Dir/meta: one file per object holding its content type
 	tmp     string // Dir/tmp
+	parts   string // Dir/parts: one directory per multipart upload
+
+	// mu serialises the directory changes of multipart uploads (a part
+	// replacing another, complete, abort): this store lives in one process.
+	mu sync.Mutex
 }
 
 // New returns a Store for cfg. Call EnsureBucket to create the directories.
@@ -80,12 +86,13 @@ func New(cfg Config) (*Store, error) {
 		objects: filepath.Join(cfg.Dir, "objects"),
 		meta:    filepath.Join(cfg.Dir, "meta"),
 		tmp:     filepath.Join(cfg.Dir, "tmp"),
+		parts:   filepath.Join(cfg.Dir, "parts"),
 	}, nil
 }
 
 // EnsureBucket creates the store's directories.
 func (s *Store) EnsureBucket(ctx context.Context) error {
-	for _, d := range []string{s.objects, s.meta, s.tmp} {
+	for _, d := range []string{s.objects, s.meta, s.tmp, s.parts} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return fmt.Errorf("create store dir: %w", err)
 		}
