@@ -372,6 +372,30 @@ func (f *fakeChat) CompleteUpload(_ context.Context, userID, uploadID string) (*
 	return f.attachment("CompleteUpload", userID, uploadID)
 }
 
+func (f *fakeChat) UploadStatus(_ context.Context, userID, uploadID string) (*chatcore.UploadStatus, error) {
+	a, err := f.attachment("UploadStatus", userID, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	return &chatcore.UploadStatus{Upload: a, UploadID: a.ID, Multipart: true, PartSize: 5 << 20, PartCount: 2,
+		Parts: []chatcore.UploadPart{{Number: 1, Size: 5 << 20}}, Missing: []int{2}}, nil
+}
+
+func (f *fakeChat) PartURLs(_ context.Context, userID, uploadID string, numbers []int) (*chatcore.UploadTicket, error) {
+	a, err := f.attachment("PartURLs", userID, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	if len(numbers) == 0 {
+		return nil, chatcore.Errorf(chatcore.EInvalid, "numbers must list 1 to 2 part numbers")
+	}
+	t := &chatcore.UploadTicket{Upload: a, UploadID: a.ID, PartSize: 5 << 20, ExpiresAt: fakeNow}
+	for _, n := range numbers {
+		t.Parts = append(t.Parts, chatcore.UploadPart{Number: n, URL: "https://objects.example/a1?partNumber=1", ExpiresAt: fakeNow})
+	}
+	return t, nil
+}
+
 func (f *fakeChat) Attachment(_ context.Context, userID, id string) (*chatcore.Attachment, error) {
 	return f.attachment("Attachment", userID, id)
 }

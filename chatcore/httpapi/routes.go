@@ -76,6 +76,8 @@ func (s *Server) routeTable() []route {
 		// Uploads and attachments.
 		{"POST /v1/uploads", user(s.handleCreateUpload)},
 		{"POST /v1/uploads/{id}/complete", user(s.handleCompleteUpload)},
+		{"GET /v1/uploads/{id}", user(s.handleUploadStatus)},
+		{"POST /v1/uploads/{id}/parts", user(s.handlePartURLs)},
 		{"GET /v1/attachments/{id}", user(s.handleAttachment)},
 		{"GET /v1/attachments/{id}/{variant}", user(s.handleDownload)},
 		{"POST /v1/attachments/{id}/forward", user(s.handleForward)},

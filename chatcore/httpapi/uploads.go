@@ -53,6 +53,48 @@ func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, attachmentReply{Attachment: a})
 }
 
+// handleUploadStatus lists what the store holds of a pending upload, so a
+// client resumes a multipart upload by sending only the missing parts.
+func (s *Server) handleUploadStatus(w http.ResponseWriter, r *http.Request) {
+	up := s.uploads(w)
+	if up == nil {
+		return
+	}
+	me := chatcore.UserFromContext(r.Context())
+	st, err := up.UploadStatus(r.Context(), me.ID, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// partsRequest is the body of POST /v1/uploads/{id}/parts.
+type partsRequest struct {
+	Numbers []int `json:"numbers"`
+}
+
+// handlePartURLs answers fresh presigned URLs for parts of a multipart
+// upload (when the first ones expired).
+func (s *Server) handlePartURLs(w http.ResponseWriter, r *http.Request) {
+	up := s.uploads(w)
+	if up == nil {
+		return
+	}
+	me := chatcore.UserFromContext(r.Context())
+	var req partsRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := up.PartURLs(r.Context(), me.ID, r.PathValue("id"), req.Numbers)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
 func (s *Server) handleAttachment(w http.ResponseWriter, r *http.Request) {
 	up := s.uploads(w)
 	if up == nil {

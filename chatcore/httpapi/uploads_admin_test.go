@@ -52,6 +52,14 @@ func (f *fakeUploads) CompleteUpload(ctx context.Context, userID, id string) (*c
 	return &chatcore.Attachment{ID: "att1", Status: chatcore.StatusProcessing}, nil
 }
 
+func (f *fakeUploads) UploadStatus(ctx context.Context, userID, id string) (*chatcore.UploadStatus, error) {
+	return nil, chatcore.Errorf(chatcore.ENotFound, "upload not found")
+}
+
+func (f *fakeUploads) PartURLs(ctx context.Context, userID, id string, numbers []int) (*chatcore.UploadTicket, error) {
+	return nil, chatcore.Errorf(chatcore.ENotFound, "upload not found")
+}
+
 func (f *fakeUploads) Attachment(ctx context.Context, userID, id string) (*chatcore.Attachment, error) {
 	if userID != f.owner || id != "att1" {
 		return nil, chatcore.Errorf(chatcore.ENotFound, "attachment not found")
