@@ -72,7 +72,7 @@ type Attachment struct {
 	// shares ("" for an upload).
 	ForwardedFrom string `json:"-"`
 
-	ObjectKey      string    `json:"-"` // key of the original
+	ObjectKey string `json:"-"` // key of the original
 	// UploadKey is where a single-request upload's presigned URL writes;
 	// complete copies the bytes to ObjectKey, which no URL can write, so
 	// a later overwrite changes nothing anyone downloads. "" once the
@@ -81,8 +81,8 @@ type Attachment struct {
 	UploadKey string `json:"-"`
 	// MultipartID is the object store's multipart upload of a large
 	// upload and PartSize its part size ("" and 0 for a single request).
-	MultipartID string `json:"-"`
-	PartSize    int64  `json:"-"`
+	MultipartID    string    `json:"-"`
+	PartSize       int64     `json:"-"`
 	ConversationID string    `json:"conversation_id,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
