@@ -57,8 +57,10 @@ func (h *harness) uploaded(t *testing.T, user string, kind chatcore.AttachmentKi
 
 func (h *harness) mustBeGone(t *testing.T, a *chatcore.Attachment) {
 	t.Helper()
-	if _, err := h.objects.Stat(t.Context(), a.ObjectKey); !errors.Is(err, upload.ErrNotExist) {
-		t.Errorf("object after rejection: got %v, want ErrNotExist", err)
+	for _, k := range []string{a.ObjectKey, a.UploadKey} {
+		if _, err := h.objects.Stat(t.Context(), k); k != "" && !errors.Is(err, upload.ErrNotExist) {
+			t.Errorf("object %s after rejection: got %v, want ErrNotExist", k, err)
+		}
 	}
 	if _, err := h.db.AttachmentByID(t.Context(), a.ID); chatcore.ErrorCode(err) != chatcore.ENotFound {
 		t.Errorf("attachment row after rejection: got %v, want not found", err)
@@ -361,11 +363,13 @@ func TestJanitor(t *testing.T) {
 			}
 			h.mustBeGone(t, old.Upload)
 			h.mustBeGone(t, never.Upload)
-			for _, a := range []*chatcore.Attachment{done.Upload, fresh.Upload} {
+			// A completed upload's bytes are at its object key; a pending
+			// one's where its URL wrote them.
+			for a, key := range map[*chatcore.Attachment]string{done.Upload: done.Upload.ObjectKey, fresh.Upload: fresh.Upload.UploadKey} {
 				if _, err := h.db.AttachmentByID(ctx, a.ID); err != nil {
 					t.Errorf("attachment %s removed by the janitor: %v", a.ID, err)
 				}
-				if _, err := h.objects.Stat(ctx, a.ObjectKey); err != nil {
+				if _, err := h.objects.Stat(ctx, key); err != nil {
 					t.Errorf("object %s removed by the janitor: %v", a.ID, err)
 				}
 			}

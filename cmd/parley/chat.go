@@ -148,6 +148,10 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 			Logger:           logger,
 			UploadsPerMinute: cfg.UploadsPerMinute,
 			DailyBytes:       cfg.UploadDailyBytes,
+
+			MultipartThreshold: cfg.MultipartThreshold,
+			PartSize:           cfg.UploadPartSize,
+			MultipartMaxAge:    cfg.MultipartMaxAge,
 		})
 		if err != nil {
 			return err

@@ -54,6 +54,10 @@ type Config struct {
 
 	UploadsPerMinute int
 	UploadDailyBytes int64
+	// Multipart (resumable) uploads: threshold, part size, maximum age.
+	MultipartThreshold int64
+	UploadPartSize     int64
+	MultipartMaxAge    time.Duration
 
 	AccessTTL time.Duration // access-token lifetime; 0 = 15 min
 	AccessLog bool          // one info line per HTTP request
@@ -266,6 +270,12 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		fs.IntVar(&cfg.UploadsPerMinute, "uploads-per-minute", 0, "per-user upload requests per minute, per node (PARLEY_UPLOADS_PER_MINUTE; 0 = 30, negative = off)")
 		envFlag["upload-daily-bytes"] = "UPLOAD_DAILY_BYTES"
 		fs.Int64Var(&cfg.UploadDailyBytes, "upload-daily-bytes", 0, "per-user declared upload bytes per UTC day (PARLEY_UPLOAD_DAILY_BYTES; 0 = 2 GiB, negative = off)")
+		envFlag["multipart-threshold"] = "MULTIPART_THRESHOLD"
+		fs.Int64Var(&cfg.MultipartThreshold, "multipart-threshold", 0, "uploads declaring more bytes are multipart and resumable (PARLEY_MULTIPART_THRESHOLD; 0 = 16 MiB, negative = never)")
+		envFlag["upload-part-size"] = "UPLOAD_PART_SIZE"
+		fs.Int64Var(&cfg.UploadPartSize, "upload-part-size", 0, "part size of multipart uploads, 5 MiB..5 GiB (PARLEY_UPLOAD_PART_SIZE; 0 = 8 MiB)")
+		envFlag["multipart-max-age"] = "MULTIPART_MAX_AGE"
+		fs.DurationVar(&cfg.MultipartMaxAge, "multipart-max-age", 0, "how long a multipart upload can be resumed after it was created (PARLEY_MULTIPART_MAX_AGE; 0 = 24h)")
 		envFlag["auth-per-minute"] = "AUTH_PER_MINUTE"
 		fs.IntVar(&cfg.AuthPerMinute, "auth-per-minute", 0, "login/register/refresh requests per client IP per minute (PARLEY_AUTH_PER_MINUTE; 0 = 20, negative = off)")
 		envFlag["messages-per-second"] = "MESSAGES_PER_SECOND"

@@ -200,7 +200,13 @@ func (s *Store) servePart(w http.ResponseWriter, r *http.Request, key string) {
 		http.Error(w, "body is smaller than the signed size", http.StatusBadRequest)
 		return
 	}
-	etag := hex.EncodeToString(h.Sum(nil))
+	sum := h.Sum(nil)
+	if want := r.Header.Get("Content-MD5"); want != "" && want != base64.StdEncoding.EncodeToString(sum) {
+		// As S3 (BadDigest): the part did not arrive as the client sent it.
+		http.Error(w, "Content-MD5 does not match the body", http.StatusBadRequest)
+		return
+	}
+	etag := hex.EncodeToString(sum)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dir := s.uploadDir(id)
