@@ -31,7 +31,9 @@ const (
 // could not record its verdict) is run once more, which either records the
 // result or marks the attachment failed; a task left active with no lease
 // (asynq issue #1144) gets an expired one, so that asynq's recoverer hands
-// it back. Several processes may run
+// it back. Videos left ready at poster_ready longer than StuckAfter (their
+// playback task lost) get the same checks, and the handler resumes them at
+// the playback stage. Several processes may run
 // reconcilers at once: task ids make their enqueues collapse into one.
 type Reconciler struct {
 	redis      asynq.RedisConnOpt
@@ -124,6 +126,47 @@ func (r *Reconciler) ReconcileOnce(ctx context.Context) (int, error) {
 				n++
 				r.reconciled.WithLabelValues(action).Inc()
 				r.log.Info("stuck attachment handed back to the queue",
+					slog.String("attachment_id", a.ID), slog.String("action", action),
+					slog.Time("updated_at", a.UpdatedAt))
+			}
+		}
+		if len(stuck) < reconcileBatch {
+			break
+		}
+		after = stuck[len(stuck)-1]
+	}
+	m, err := r.reconcileStep(ctx, before)
+	return n + m, err
+}
+
+// reconcileStep handles videos left at poster_ready: ready with a poster
+// while their playback task was lost (Redis lost it, or it ended without
+// recording). The same checks as for a processing row hand them back; the
+// handler resumes at the playback stage.
+func (r *Reconciler) reconcileStep(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	var after *chatcore.Attachment
+	for range reconcilePages {
+		stuck, err := r.store.ListAttachmentsAtStep(ctx, chatcore.StepPosterReady, before, after, reconcileBatch)
+		if err != nil {
+			return n, fmt.Errorf("list attachments left at %s: %w", chatcore.StepPosterReady, err)
+		}
+		for _, a := range stuck {
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			if a.Status != chatcore.StatusReady {
+				continue
+			}
+			action, err := r.reconcile(ctx, a)
+			if err != nil {
+				r.log.Warn("reconcile attachment", slog.String("attachment_id", a.ID), slog.Any("error", err))
+				continue
+			}
+			if action != "" {
+				n++
+				r.reconciled.WithLabelValues(action).Inc()
+				r.log.Info("video left at poster_ready handed back to the queue",
 					slog.String("attachment_id", a.ID), slog.String("action", action),
 					slog.Time("updated_at", a.UpdatedAt))
 			}

@@ -190,3 +190,41 @@ func (quietAsynq) Info(...any)  {}
 func (quietAsynq) Warn(...any)  {}
 func (quietAsynq) Error(...any) {}
 func (quietAsynq) Fatal(...any) {}
+
+// TestReconcilerResumesVideoLeftAtPosterReady: a video whose poster was
+// recorded but whose playback task was lost (Redis lost its data) would
+// stay at poster_ready for ever; the reconciler enqueues it again and a
+// worker makes the playback variant.
+func TestReconcilerResumesVideoLeftAtPosterReady(t *testing.T) {
+	e := newEnv(t)
+	data := ffmpegFile(t, "in.mp4", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=1",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+	a := e.attach(t, chatcore.AttachVideo, "video/mp4", data)
+	// What the first stage records before the task is lost.
+	a.Status, a.Step, a.Width, a.Height, a.DurationMS = chatcore.StatusReady, chatcore.StepPosterReady, 320, 240, 1000
+	a.Variants = map[string]chatcore.Variant{chatcore.VariantOriginal: {Key: a.ObjectKey, ContentType: "video/mp4", Size: a.Size}}
+	if err := e.store.UpdateAttachment(e.ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.Clock, cfg.StuckAfter = e.clock, 10*time.Minute
+	rec := workers.NewReconciler(cfg)
+	defer rec.Close()
+	if n, err := rec.ReconcileOnce(e.ctx); err != nil || n != 0 {
+		t.Fatalf("young video: got %d, %v, want 0", n, err)
+	}
+	e.clock.Advance(15 * time.Minute)
+	if n, err := rec.ReconcileOnce(e.ctx); err != nil || n != 1 {
+		t.Fatalf("video left at poster_ready: got %d, %v, want 1", n, err)
+	}
+	e.start(t, e.config())
+	done := waitFrame(t, e.bus, a.ID, 120*time.Second, "ready, step done", func(a *chatcore.Attachment) bool {
+		return a.Status == chatcore.StatusReady && a.Step == ""
+	})
+	if done.Variants[chatcore.VariantPlayback].ContentType != "video/mp4" {
+		t.Errorf("after the reconciler: variants %v, want a playback MP4", done.Variants)
+	}
+	if n, err := rec.ReconcileOnce(e.ctx); err != nil || n != 0 {
+		t.Errorf("after playback: got %d, %v, want nothing to reconcile", n, err)
+	}
+}
