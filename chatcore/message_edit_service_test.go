@@ -31,6 +31,7 @@ func TestEditService(t *testing.T) {
 	ctx := context.Background()
 	tr := newTrio(t, h)
 	outsider := h.MustRegister(t, "mallory").User
+	cb, cc := h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
 	m, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k1", Body: "hi @bob"})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +39,8 @@ func TestEditService(t *testing.T) {
 	if len(m.Mentions) != 1 || m.Mentions[0] != tr.b.ID {
 		t.Fatalf("mentions at send: %v", m.Mentions)
 	}
-	cb, cc := h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
+	MustNextFrame(t, cb)
+	MustNextFrame(t, cc)
 
 	edited, err := h.svc.Edits.Edit(ctx, tr.a.ID, tr.group.ID, m.Seq, "hi @carol")
 	if err != nil {
@@ -93,8 +95,10 @@ func TestDeleteService(t *testing.T) {
 		}
 		return m
 	}
-	byB, byC := send(tr.b.ID, "from bob"), send(tr.c.ID, "from carol")
 	ca := h.connect(t, tr.a.ID)
+	byB, byC := send(tr.b.ID, "from bob"), send(tr.c.ID, "from carol")
+	MustNextFrame(t, ca)
+	MustNextFrame(t, ca)
 
 	wantCode(t, func() error { _, err := h.svc.Edits.Delete(ctx, tr.c.ID, tr.group.ID, byB.Seq); return err }(), chatcore.EForbidden)
 	gone, err := h.svc.Edits.Delete(ctx, tr.b.ID, tr.group.ID, byB.Seq)
@@ -131,6 +135,7 @@ func TestReactService(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	tr := newTrio(t, h)
+	ca, cb, cc := h.connect(t, tr.a.ID), h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
 	m, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k", Body: "vote"})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +143,10 @@ func TestReactService(t *testing.T) {
 	if _, err := h.svc.Edits.React(ctx, tr.b.ID, tr.group.ID, m.Seq, "👍", true); err != nil {
 		t.Fatal(err)
 	}
-	ca, cb, cc := h.connect(t, tr.a.ID), h.connect(t, tr.b.ID), h.connect(t, tr.c.ID)
+	for _, c := range []*client{ca, cb, cc} { // the message, bob's reaction
+		MustNextFrame(t, c)
+		MustNextFrame(t, c)
+	}
 	got, err := h.svc.Edits.React(ctx, tr.c.ID, tr.group.ID, m.Seq, "👍", true)
 	if err != nil {
 		t.Fatal(err)
