@@ -497,9 +497,36 @@ export class Client extends Emitter<ClientEvents> {
       conversation_id: o.conversationId,
     });
     const transport = this.o.uploadTransport ?? fetchTransport;
+    if (ticket.parts && ticket.parts.length > 0) {
+      // Above the server's multipart threshold: one PUT per part, then
+      // complete (docs/protocol.md, step 8). Content-Length is set by the
+      // runtime from the slice.
+      const partSize = ticket.part_size ?? 0;
+      const blob = file as unknown as Blob;
+      let sent = 0;
+      for (const p of ticket.parts) {
+        const start = (p.number - 1) * partSize;
+        const part = blob.slice(start, Math.min(file.size, start + partSize));
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(p.headers ?? {})) {
+          if (k.toLowerCase() !== "content-length") headers[k] = v;
+        }
+        const before = sent;
+        await transport({
+          method: "PUT",
+          url: p.url ?? "",
+          headers,
+          file: part as unknown as UploadBody,
+          onProgress: o.onProgress ? (s) => o.onProgress?.(before + s, file.size) : undefined,
+          signal: o.signal,
+        });
+        sent += part.size;
+      }
+      return this.api.completeUpload(ticket.upload_id);
+    }
     await transport({
-      method: ticket.method,
-      url: ticket.url,
+      method: ticket.method ?? "POST",
+      url: ticket.url ?? "",
       fields: ticket.fields,
       headers: ticket.headers,
       file,
