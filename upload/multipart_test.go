@@ -336,3 +336,42 @@ func TestDedupAtComplete(t *testing.T) {
 		})
 	}
 }
+
+// TestJanitorAbortsAbandonedMultipart: a multipart upload never completed
+// is aborted (its parts deleted) and its row removed once its URLs and the
+// grace have run out; one kept alive with fresh URLs is not.
+func TestJanitorAbortsAbandonedMultipart(t *testing.T) {
+	for _, backend := range []string{"local", "s3"} {
+		t.Run(backend, func(t *testing.T) {
+			h := multipartHarness(t, backend)
+			ctx := t.Context()
+			data := pngBytes(t, testPartSize+10)
+			req := chatcore.UploadRequest{Kind: "file", ContentType: "application/octet-stream", Size: int64(len(data)), Filename: "big.bin"}
+			abandoned := h.create(t, alice, req)
+			kept := h.create(t, alice, req)
+			if st := h.putPart(ctx, t, abandoned.Parts[0], partBytes(data, 1)); st/100 != 2 {
+				t.Fatalf("part 1: status %d", st)
+			}
+			j := upload.NewJanitor(h.db, h.objects, nil)
+			j.Clock = h.clock
+			h.clock.Advance(upload.DefaultURLTTL + upload.DefaultPendingGrace - time.Minute)
+			if _, err := h.svc.PartURLs(ctx, alice, kept.UploadID, []int{1}); err != nil {
+				t.Fatalf("PartURLs: %v", err)
+			}
+			h.clock.Advance(2 * time.Minute)
+			if _, err := j.Sweep(ctx); err != nil {
+				t.Fatalf("Sweep: %v", err)
+			}
+			a := abandoned.Upload
+			if _, err := h.objects.ListParts(ctx, a.ObjectKey, a.MultipartID); !errors.Is(err, upload.ErrNoUpload) {
+				t.Errorf("abandoned upload's parts after the sweep: %v, want the upload aborted", err)
+			}
+			if _, err := h.db.AttachmentByID(ctx, a.ID); chatcore.ErrorCode(err) != chatcore.ENotFound {
+				t.Errorf("abandoned upload's row: %v, want removed", err)
+			}
+			if st, err := h.svc.UploadStatus(ctx, alice, kept.UploadID); err != nil || len(st.Missing) != 2 {
+				t.Errorf("kept upload: %+v, %v; want it pending with 2 parts to send", st, err)
+			}
+		})
+	}
+}
