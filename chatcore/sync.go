@@ -137,7 +137,9 @@ func ParseCursor(s string) (Cursor, error) {
 		c.F, okF = num(parts[3])
 		ok = ok && okF && c.F <= c.X
 	}
-	if !ok {
+	// Only the one encoding String makes (the decoder would skip line
+	// breaks and ignore trailing bits).
+	if !ok || c.String() != s {
 		return Cursor{}, bad
 	}
 	return c, nil
