@@ -40,12 +40,14 @@ func cleanName(s, what string, max int) (string, error) {
 	if len(s) > 4*max*utf8.UTFMax {
 		return "", Errorf(EInvalid, "%s must be at most %d characters", what, max)
 	}
-	s = strings.Map(func(r rune) rune {
+	// Strip first, then compose: removing a zero-width character may bring
+	// a letter and its combining mark together.
+	s = norm.NFC.String(strings.Map(func(r rune) rune {
 		if IsInvisibleFormat(r) {
 			return -1
 		}
 		return r
-	}, norm.NFC.String(s))
+	}, s))
 	s = strings.TrimSpace(s)
 	if utf8.RuneCountInString(s) > max {
 		return "", Errorf(EInvalid, "%s must be at most %d characters", what, max)
