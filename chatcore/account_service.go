@@ -22,6 +22,10 @@ const (
 	exportPage = 200
 )
 
+// CloseAccountDeleted is the Event.Close reason of the sockets of an
+// account that was just deleted (next to the reasons of socket_cap.go).
+const CloseAccountDeleted = "account_deleted"
+
 // AccountJobs enqueues the heavy part of an account deletion (Purge) as
 // a background job. workers.AccountJobs implements it with asynq.
 type AccountJobs interface {
@@ -302,6 +306,8 @@ func (s *accountService) Delete(ctx context.Context, userID, by string) (*Accoun
 			return nil, internalError("delete account", err, slog.String("user_id", userID))
 		}
 	}
+	// Its sockets close on every node now, not when their tokens expire.
+	s.closeSockets(ctx, userID, nil, CloseAccountDeleted)
 	if rec.Status == DeletionDone {
 		return rec, nil
 	}

@@ -16,6 +16,8 @@ const (
 	closeTooManySockets = websocket.StatusCode(4008)
 	// closeAccountDisabled: an admin disabled the account.
 	closeAccountDisabled = websocket.StatusCode(4010)
+	// closeAccountDeleted: the account was deleted (account.go).
+	closeAccountDeleted = websocket.StatusCode(4011)
 )
 
 var _ chatcore.ClosableClient = (*wsConn)(nil)
@@ -32,6 +34,8 @@ func (c *wsConn) CloseFor(reason string) {
 		code = closeTooManySockets
 	case chatcore.CloseAccountDisabled:
 		code = closeAccountDisabled
+	case chatcore.CloseAccountDeleted:
+		code = closeAccountDeleted
 	}
 	c.srv.log.Info("websocket closed by the server", "user_id", c.user.ID, "conn_id", c.id, "reason", reason)
 	c.requestClose(code, reason)

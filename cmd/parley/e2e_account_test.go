@@ -109,10 +109,15 @@ func TestAccountDeletionEmptiesTheBucket(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	png, err := os.ReadFile(writePNG(t, 300, 200))
-	if err != nil {
-		t.Fatal(err)
+	// Three different pictures: the same bytes would share objects.
+	readPNG := func(w, h int) []byte {
+		b, err := os.ReadFile(writePNG(t, w, h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	}
+	png, alicePNG, avatarPNG := readPNG(300, 200), readPNG(320, 240), readPNG(200, 300)
 
 	// Bob's photo first: what is in the bucket then is all his.
 	bobPhoto := m.upload(m.bob, "image", "image/png", "bob.png", png)
@@ -123,12 +128,12 @@ func TestAccountDeletionEmptiesTheBucket(t *testing.T) {
 		t.Fatalf("bob's photo left %d objects, want the original and its variants", len(bobKeys))
 	}
 
-	alicePhoto := m.upload(m.alice, "image", "image/png", "alice.png", png)
+	alicePhoto := m.upload(m.alice, "image", "image/png", "alice.png", alicePNG)
 	m.alice.do("POST", "/v1/conversations/"+m.conv+"/messages", map[string]any{
 		"client_id": "a-1", "body": "alice's private words", "attachment_ids": []string{alicePhoto},
 	}, http.StatusCreated, nil)
 	m.bob.do("POST", "/v1/conversations/"+m.conv+"/messages", map[string]any{"client_id": "b-1", "body": "bob's own words"}, http.StatusCreated, nil)
-	avatar := m.upload(m.alice, "avatar", "image/png", "me.png", png)
+	avatar := m.upload(m.alice, "avatar", "image/png", "me.png", avatarPNG)
 	waitReady(m.alice, alicePhoto)
 	waitReady(m.alice, avatar)
 	var me struct {
@@ -197,9 +202,13 @@ func TestAccountDeletionEmptiesTheBucket(t *testing.T) {
 	}
 
 	// Deletion.
+	as := m.alice.dial()
 	m.alice.do("DELETE", "/v1/me", map[string]string{"password": "wrong password"}, http.StatusForbidden, nil)
 	m.alice.do("DELETE", "/v1/me", map[string]string{"password": "correct horse battery"}, http.StatusAccepted, nil)
 	m.alice.do("GET", "/v1/me", nil, http.StatusUnauthorized, nil)
+	if code := as.closeStatus(); code != 4011 {
+		t.Errorf("alice's socket closed with %d, want 4011 account_deleted", code)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var d struct {
