@@ -48,5 +48,5 @@ func TestSearch(t *testing.T) {
 // BenchmarkSearch: PARLEY_SEARCH_BENCH_MESSAGES=1000000 go test -run '^$' -bench Search -benchtime 200x ./chatcore/postgres/
 func BenchmarkSearch(b *testing.B) {
 	storetest.BenchmarkSearch(b, func(tb testing.TB) (chatcore.Store, storetest.Raw) { return mustOpenRaw(tb) },
-		func(t time.Time) any { return t.UTC() })
+		func(t time.Time) any { return t.UTC() }, "VACUUM ANALYZE messages")
 }

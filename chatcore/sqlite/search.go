@@ -13,7 +13,7 @@ const (
 // searchMatch builds the FTS5 query: every term as a quoted string
 // (implicit AND), the last one a prefix ("word"*) when prefix. Terms hold
 // only letters and digits (chatcore.SearchTerms); quotes are doubled anyway.
-func searchMatch(terms []string, prefix bool) string {
+func searchMatch(terms []string, prefix bool) []any {
 	var b strings.Builder
 	for i, t := range terms {
 		if i > 0 {
@@ -24,5 +24,5 @@ func searchMatch(terms []string, prefix bool) string {
 	if prefix {
 		b.WriteByte('*')
 	}
-	return b.String()
+	return []any{b.String()}
 }

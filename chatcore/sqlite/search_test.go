@@ -55,5 +55,5 @@ func TestSearch(t *testing.T) {
 // BenchmarkSearch: PARLEY_SEARCH_BENCH_MESSAGES=1000000 go test -run '^$' -bench Search -benchtime 200x ./chatcore/sqlite/
 func BenchmarkSearch(b *testing.B) {
 	storetest.BenchmarkSearch(b, func(tb testing.TB) (chatcore.Store, storetest.Raw) { return mustOpenRaw(tb) },
-		func(t time.Time) any { return t.UnixMicro() })
+		func(t time.Time) any { return t.UnixMicro() }, "ANALYZE")
 }

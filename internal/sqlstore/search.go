@@ -20,7 +20,7 @@ func (s *Store) SearchMessages(ctx context.Context, userID string, q chatcore.Se
 	query := `SELECT ` + messageCols + ` FROM ` + s.d.SearchFrom + `
 JOIN members mem ON mem.conversation_id = m.conversation_id AND mem.user_id = $1
 WHERE ` + s.d.SearchWhere + ` AND m.body <> '' AND m.deleted_at IS NULL AND m.created_at >= mem.joined_at`
-	args := []any{userID, s.d.SearchMatch(q.Terms, q.Prefix)}
+	args := append([]any{userID}, s.d.SearchMatch(q.Terms, q.Prefix)...)
 	if !q.Before.IsZero() {
 		args = append(args, s.t(q.Before))
 		query += ` AND m.created_at < $` + strconv.Itoa(len(args))

@@ -61,11 +61,12 @@ type Dialect struct {
 	ArrayParams bool
 	// SearchFrom is the FROM clause of SearchMessages: it names the
 	// messages table m and whatever index table the engine searches.
-	// SearchWhere is the match condition on the argument SearchMatch
-	// builds from the normalised terms, written with placeholder $2.
+	// SearchWhere is the match condition on the arguments SearchMatch
+	// builds from the normalised terms, written with placeholders from $2
+	// (one per argument SearchMatch returns).
 	SearchFrom  string
 	SearchWhere string
-	SearchMatch func(terms []string, prefix bool) string
+	SearchMatch func(terms []string, prefix bool) []any
 	// SyncHeadSQL returns one row, one column: the last change id handed
 	// out (migration 0008).
 	SyncHeadSQL string
