@@ -149,7 +149,7 @@ export class AppStore {
 
   async loadUser(id: string): Promise<void> {
     if (this.users.has(id)) return;
-    this.users.set(id, { id, username: "…", display_name: "", role: "user", created_at: "" });
+    this.users.set(id, { id, username: "…", display_name: "", role: "user", created_at: "", avatar: null });
     try {
       this.users.set(id, await this.client.api.user(id));
       this.changed();
