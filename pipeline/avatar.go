@@ -41,27 +41,8 @@ func processAvatar(ctx context.Context, ct string, data []byte, src, outDir stri
 	if res.Blurhash, err = blurhashOf(small); err != nil {
 		return err
 	}
-	for _, o := range []struct {
-		name string
-		img  *image.NRGBA
-	}{{OutputAvatarLarge, large}, {OutputAvatarSmall, small}} {
-		out, err := writeJPEG(outDir, o.name, o.img)
-		if err != nil {
-			return err
-		}
-		res.Outputs = append(res.Outputs, out)
-	}
-	if !lim.KeepMetadata {
-		out, ok, err := stripImage(ctx, ct, data, src, outDir)
-		if err != nil {
-			return err
-		}
-		if ok {
-			out.Width, out.Height = res.Width, res.Height
-			res.Outputs = append(res.Outputs, out)
-		}
-	}
-	return nil
+	return writeImageOutputs(ctx, ct, data, src, outDir, lim, res,
+		[]namedImage{{OutputAvatarLarge, large}, {OutputAvatarSmall, small}})
 }
 
 // square returns the centred square of img scaled to side×side.

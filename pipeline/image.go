@@ -340,16 +340,22 @@ func processImage(ctx context.Context, ct string, data []byte, src, outDir strin
 		return err
 	}
 	res.Width, res.Height, res.Blurhash = r.width, r.height, r.blurhash
-	outs := []struct {
-		name string
-		img  *image.NRGBA
-	}{{OutputPreview, r.preview}, {OutputThumbnail, r.thumbnail}}
+	outs := []namedImage{{OutputPreview, r.preview}, {OutputThumbnail, r.thumbnail}}
 	if anim != nil {
-		outs = append(outs, struct {
-			name string
-			img  *image.NRGBA
-		}{OutputPoster, r.preview})
+		outs = append(outs, namedImage{OutputPoster, r.preview})
 	}
+	return writeImageOutputs(ctx, ct, data, src, outDir, lim, res, outs)
+}
+
+// namedImage is one JPEG output of an image job: its output name and pixels.
+type namedImage struct {
+	name string
+	img  *image.NRGBA
+}
+
+// writeImageOutputs writes outs as JPEGs and, unless lim keeps metadata,
+// the stripped original, appending each to res.Outputs.
+func writeImageOutputs(ctx context.Context, ct string, data []byte, src, outDir string, lim Limits, res *Result, outs []namedImage) error {
 	for _, o := range outs {
 		out, err := writeJPEG(outDir, o.name, o.img)
 		if err != nil {
