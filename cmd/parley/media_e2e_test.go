@@ -568,7 +568,10 @@ func TestMediaRetriesAndAdminRequeue(t *testing.T) {
 		m.pause("image")
 		var ids []string
 		for _, n := range names {
-			ids = append(ids, m.upload(m.alice, "image", "image/jpeg", n, photo))
+			// Each photo's bytes differ (a JPEG comment with its name):
+			// the same bytes again would be deduplicated at complete
+			// and ready at once, with no job to fail.
+			ids = append(ids, m.upload(m.alice, "image", "image/jpeg", n, jpegWithComment(photo, n)))
 		}
 		m.send(m.alice, ids...)
 		m.s3.Stop()
@@ -615,6 +618,15 @@ func TestMediaRetriesAndAdminRequeue(t *testing.T) {
 	if err != nil || strings.Contains(string(out), cd[0]) || strings.Contains(string(out), cd[1]) {
 		t.Errorf("parley jobs list after the requeues: %v\n%s\nwant neither %v archived", err, out, cd)
 	}
+}
+
+// jpegWithComment returns jpg with a COM segment holding text right after
+// its SOI marker: the same picture, other bytes.
+func jpegWithComment(jpg []byte, text string) []byte {
+	seg := []byte{0xFF, 0xFE, 0, byte(len(text) + 2)}
+	out := append([]byte{}, jpg[:2]...)
+	out = append(append(out, seg...), text...)
+	return append(out, jpg[2:]...)
 }
 
 func TestMediaJobSurvivesKilledWorker(t *testing.T) {
