@@ -26,6 +26,11 @@ const (
 // account that was just deleted (next to the reasons of socket_cap.go).
 const CloseAccountDeleted = "account_deleted"
 
+// CloseSessionRevoked is the Event.Close reason of the sockets of a
+// session that was revoked (another session changed the password, the
+// session was revoked from the session list, or it logged out).
+const CloseSessionRevoked = "session_revoked"
+
 // AccountJobs enqueues the heavy part of an account deletion (Purge) as
 // a background job. workers.AccountJobs implements it with asynq.
 type AccountJobs interface {
@@ -181,6 +186,8 @@ func (s *accountService) ChangePassword(ctx context.Context, userID, sessionID, 
 	if err != nil {
 		return internalError("change password", err)
 	}
+	// Their open sockets close on every node now, not at token expiry.
+	s.closeSessionSockets(ctx, userID, fams, CloseSessionRevoked)
 	return s.removeDevices(ctx, fams, "change password")
 }
 
@@ -219,6 +226,7 @@ func (s *accountService) RevokeSession(ctx context.Context, userID, sessionID st
 	if err := s.store.RevokeRefreshFamily(ctx, sessionID, s.clock.Now()); err != nil {
 		return internalError("revoke session", err)
 	}
+	s.closeSessionSockets(ctx, userID, []string{sessionID}, CloseSessionRevoked)
 	return s.removeDevices(ctx, []string{sessionID}, "revoke session")
 }
 

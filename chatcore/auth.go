@@ -248,7 +248,8 @@ func (s *authService) Refresh(ctx context.Context, refreshToken string) (*AuthRe
 }
 
 // Logout revokes the family of a refresh token: that session's access
-// tokens expire on their own, its refresh tokens stop working at once.
+// tokens are refused and its refresh tokens stop working at once, and its
+// open sockets close.
 // Logging out with an unknown token succeeds (it is idempotent).
 func (s *authService) Logout(ctx context.Context, refreshToken string) error {
 	hash, ok := hashRefreshToken(refreshToken)
@@ -265,6 +266,8 @@ func (s *authService) Logout(ctx context.Context, refreshToken string) error {
 	if err := s.store.RevokeRefreshFamily(ctx, rt.FamilyID, s.clock.Now()); err != nil {
 		return internalError("logout", err)
 	}
+	// The session's sockets close on every node (4012), on any device.
+	s.closeSessionSockets(ctx, rt.UserID, []string{rt.FamilyID}, CloseSessionRevoked)
 	if s.devices != nil {
 		// The session's devices must not be woken for an account that left them.
 		if _, err := s.devices.DeleteSessionDevices(ctx, rt.FamilyID); err != nil {

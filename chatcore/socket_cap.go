@@ -27,7 +27,10 @@ type SocketClose struct {
 	// ConnIDs are presence connection ids (DeviceConnID); empty means
 	// every socket of the recipients.
 	ConnIDs []string `json:"ids,omitempty"`
-	Reason  string   `json:"reason"`
+	// Sessions, when set, narrows the close to sockets opened (or last
+	// renewed) with an access token of one of these sessions.
+	Sessions []string `json:"sessions,omitempty"`
+	Reason   string   `json:"reason"`
 }
 
 // ClosableClient is implemented by clients the hub can close on request
@@ -38,6 +41,14 @@ type ClosableClient interface {
 	// CloseFor closes the socket for one of the Close* reasons. It must
 	// not block.
 	CloseFor(reason string)
+}
+
+// SessionClient is implemented by clients that know the session
+// (refresh-token family) of the access token they were opened or last
+// renewed with, so that SocketClose.Sessions can reach them. The
+// WebSocket handler's sockets are.
+type SessionClient interface {
+	SessionID() string
 }
 
 // SocketCapper is implemented by Presence adapters that know in which
@@ -89,9 +100,37 @@ func (h *Hub) closeClients(ev Event) {
 			if !ok {
 				continue
 			}
-			if len(ev.Close.ConnIDs) == 0 || slices.Contains(ev.Close.ConnIDs, cc.PresenceID()) {
-				cc.CloseFor(ev.Close.Reason)
+			if !closeMatches(ev.Close, cc) {
+				continue
 			}
+			cc.CloseFor(ev.Close.Reason)
 		}
+	}
+}
+
+// closeMatches reports whether a SocketClose names the client.
+func closeMatches(sc *SocketClose, cc ClosableClient) bool {
+	if len(sc.ConnIDs) > 0 && !slices.Contains(sc.ConnIDs, cc.PresenceID()) {
+		return false
+	}
+	if len(sc.Sessions) > 0 {
+		sess, ok := cc.(SessionClient)
+		return ok && sess.SessionID() != "" && slices.Contains(sc.Sessions, sess.SessionID())
+	}
+	return true
+}
+
+// closeSessionSockets asks every node to close the sockets of userID that
+// belong to the given sessions (revoked ones).
+func (s *deps) closeSessionSockets(ctx context.Context, userID string, sessions []string, reason string) {
+	if len(sessions) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	ev := Event{Recipients: []string{userID}, Close: &SocketClose{Sessions: sessions, Reason: reason}}
+	if err := s.hub.Publish(ctx, ev); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: publish session socket close",
+			slog.String("user_id", userID), slog.String("reason", reason), slog.Any("error", err))
 	}
 }

@@ -90,6 +90,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		device: deviceID,
 		frames: frames,
 	}
+	c.noteSession(r.Context(), token)
 	if !s.addConn(c) {
 		ws.Close(closeGoingAway, DefaultShutdownMessage)
 		return

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"time"
 
 	"github.com/coder/websocket"
@@ -18,9 +19,31 @@ const (
 	closeAccountDisabled = websocket.StatusCode(4010)
 	// closeAccountDeleted: the account was deleted (account.go).
 	closeAccountDeleted = websocket.StatusCode(4011)
+	// closeSessionRevoked: the socket's session was revoked (password
+	// change, session list, logout).
+	closeSessionRevoked = websocket.StatusCode(4012)
 )
 
-var _ chatcore.ClosableClient = (*wsConn)(nil)
+var (
+	_ chatcore.ClosableClient = (*wsConn)(nil)
+	_ chatcore.SessionClient  = (*wsConn)(nil)
+)
+
+// SessionID implements chatcore.SessionClient: the session of the access
+// token the socket was opened or last renewed with ("" when unknown).
+func (c *wsConn) SessionID() string {
+	s, _ := c.session.Load().(string)
+	return s
+}
+
+// noteSession records the session of the socket's current access token.
+func (c *wsConn) noteSession(ctx context.Context, token string) {
+	sid, err := c.srv.cfg.Auth.SessionID(ctx, token)
+	if err != nil {
+		sid = ""
+	}
+	c.session.Store(sid)
+}
 
 // PresenceID implements chatcore.ClosableClient.
 func (c *wsConn) PresenceID() string { return c.presenceID() }
@@ -36,6 +59,8 @@ func (c *wsConn) CloseFor(reason string) {
 		code = closeAccountDisabled
 	case chatcore.CloseAccountDeleted:
 		code = closeAccountDeleted
+	case chatcore.CloseSessionRevoked:
+		code = closeSessionRevoked
 	}
 	c.srv.log.Info("websocket closed by the server", "user_id", c.user.ID, "conn_id", c.id, "reason", reason)
 	c.requestClose(code, reason)

@@ -43,6 +43,9 @@ type wsConn struct {
 	reqID  string        // of the upgrade request, in every log line of the socket
 	device string        // ?device_id=, checked to be the user's; "" for none
 	frames *rate.Limiter // non-send client frames of this socket
+	// session is the session of the socket's access token (string),
+	// replaced by auth frames; SocketClose.Sessions closes by it.
+	session atomic.Value
 
 	unregister func() // from the hub
 

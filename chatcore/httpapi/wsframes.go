@@ -211,6 +211,7 @@ func (c *wsConn) handleAuth(ctx context.Context, f *clientFrame) error {
 		c.requestClose(closeTokenInvalid, "token of another user")
 		return nil
 	}
+	c.noteSession(ctx, f.AccessToken)
 	c.setExpiry(exp)
 	c.send(chatcore.EncodeFrame(authFrame{Type: clientAuth, TokenExpiresAt: exp, Ref: f.Ref}))
 	return nil
