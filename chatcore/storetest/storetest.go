@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"Devices", testDevices},
 		{"NotificationPrefs", testNotificationPrefs},
 		{"UnreadCount", testUnreadCount},
+		{"UnreadSkipsSystemAndOwn", testUnreadSkipsSystemAndOwn},
 		{"MessageKinds", testMessageKinds},
 		{"MemberRoles", testMemberRoles},
 		{"EditAndTombstone", testEditAndTombstone},

@@ -191,7 +191,7 @@ func TestPushEndToEnd(t *testing.T) {
 	}
 	aps, _ := r.Payload()["aps"].(map[string]any)
 	alert, _ := aps["alert"].(map[string]any)
-	if alert["title"] != "ALICE · Team" || alert["body"] != "hello team" || aps["badge"] != float64(2) || // the group's conversation_created and hello
+	if alert["title"] != "ALICE · Team" || alert["body"] != "hello team" || aps["badge"] != float64(1) || // hello (the group's conversation_created is no unread message)
 		aps["thread-id"] != gid || aps["mutable-content"] != float64(1) || aps["sound"] != "default" {
 		t.Errorf("phone push payload: %s", r.Body)
 	}

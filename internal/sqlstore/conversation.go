@@ -279,7 +279,7 @@ WHERE `+cond, args...))
 	cond, args = s.in("me.conversation_id", 2, ids)
 	rows, err := s.read.QueryContext(ctx, `SELECT m.conversation_id, COUNT(*)
 FROM members me JOIN messages m ON m.conversation_id = me.conversation_id AND m.seq > me.read_seq
-WHERE me.user_id = $1 AND `+cond+` AND m.sender_id <> $1
+WHERE me.user_id = $1 AND `+cond+` AND `+unreadFilter+`
 GROUP BY m.conversation_id`, append([]any{userID}, args...)...)
 	if err != nil {
 		return fmt.Errorf("unread counts: %w", err)
@@ -295,6 +295,12 @@ GROUP BY m.conversation_id`, append([]any{userID}, args...)...)
 	}
 	return rows.Err()
 }
+
+// unreadFilter is the condition a message m must meet to count as unread
+// for member $1: someone else wrote it, and it is not a system message
+// (joins, leaves, renames are shown but never counted). Every unread count
+// uses it: conversation views, the sync feed's list, the push badge.
+const unreadFilter = `m.sender_id <> $1 AND m.kind <> '` + string(chatcore.MessageSystem) + `'`
 
 // fillMembers loads the members of convs in one query.
 func (s *Store) fillMembers(ctx context.Context, q queryer, convs []*chatcore.Conversation) error {

@@ -200,7 +200,8 @@ WHERE conversation_id = $1 AND `+cond, append([]any{conversationID}, args...)...
 	return out, rows.Err()
 }
 
-// UnreadCount counts messages from others after the user's read position
+// UnreadCount counts messages from others (system messages excepted)
+// after the user's read position
 // in all their conversations, stopping at limit so a huge backlog costs no
 // more than limit index entries.
 func (s *Store) UnreadCount(ctx context.Context, userID string, limit int) (int, error) {
@@ -208,7 +209,7 @@ func (s *Store) UnreadCount(ctx context.Context, userID string, limit int) (int,
 	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
 	SELECT 1 FROM members me
 	JOIN messages m ON m.conversation_id = me.conversation_id AND m.seq > me.read_seq
-	WHERE me.user_id = $1 AND m.sender_id <> $1
+	WHERE me.user_id = $1 AND `+unreadFilter+`
 	LIMIT $2) AS unread`, userID, limit).Scan(&n)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("unread count: %w", err)
