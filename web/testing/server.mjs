@@ -41,13 +41,14 @@ export function freePort() {
 /**
  * startParley runs `parley dev` and resolves once it listens. env adds
  * PARLEY_* settings (the auth rate limit is off: tests register many users
- * from one IP).
+ * from one IP). o.dataDir runs it on an existing data dir (SQLite, blobs,
+ * secrets), which stop() then leaves in place.
  */
-export async function startParley(env = {}) {
+export async function startParley(env = {}, o = {}) {
   const bin = parleyBinary();
   if (!existsSync(bin)) throw new Error(`parley binary ${bin} is missing`);
   const port = await freePort();
-  const data = mkdtempSync(join(tmpdir(), "parley-data-"));
+  const data = o.dataDir ?? mkdtempSync(join(tmpdir(), "parley-data-"));
   const url = `http://127.0.0.1:${port}`;
   const proc = spawn(bin, ["dev", "-addr", `127.0.0.1:${port}`, "-data", data, "-log-level", "warn"], {
     env: { ...process.env, PARLEY_AUTH_PER_MINUTE: "-1", ...env },
@@ -92,7 +93,7 @@ export async function startParley(env = {}) {
           });
         });
       }
-      rmSync(data, { recursive: true, force: true });
+      if (!o.dataDir) rmSync(data, { recursive: true, force: true });
     },
   };
 }

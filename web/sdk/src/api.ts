@@ -2,8 +2,10 @@ import type { Auth } from "./auth.js";
 import { ParleyError } from "./errors.js";
 import { errorFromReply, joinURL, type FetchLike, type RequestOptions } from "./http.js";
 import type {
-  Attachment, Conversation, Job, Message, PresenceStatus, Receipt, UploadRequest, UploadTicket, User,
+  Attachment, Conversation, Job, Message, PresenceStatus, Receipt, SyncReply, UploadRequest, UploadStatus, UploadTicket, User,
 } from "./types.js";
+
+const msgPath = (id: string, seq: number) => `/v1/conversations/${encodeURIComponent(id)}/messages/${seq}`;
 
 /**
  * Api is the REST half of docs/protocol.md, one method per route, typed
@@ -83,6 +85,26 @@ export class Api {
   sendHTTP(id: string, m: { client_id: string; body: string; reply_to_seq?: number; attachment_ids?: string[] }): Promise<{ client_id: string; message: Message }> {
     return this.request("POST", `/v1/conversations/${encodeURIComponent(id)}/messages`, { body: m });
   }
+  /** message returns one message (tombstones too) as the caller sees it. */
+  message(id: string, seq: number): Promise<Message> {
+    return this.request<{ message: Message }>("GET", msgPath(id, seq)).then((r) => r.message);
+  }
+  /** editMessage replaces the body of your own message (48 h window; 409 after). */
+  editMessage(id: string, seq: number, body: string): Promise<Message> {
+    return this.request<{ message: Message }>("PATCH", msgPath(id, seq), { body: { body } }).then((r) => r.message);
+  }
+  /** deleteMessage turns a message into a tombstone and returns it. */
+  deleteMessage(id: string, seq: number): Promise<Message> {
+    return this.request<{ message: Message }>("DELETE", msgPath(id, seq)).then((r) => r.message);
+  }
+  /** react adds (on) or removes your reaction; idempotent. */
+  react(id: string, seq: number, emoji: string, on = true): Promise<Message> {
+    return this.request<{ message: Message }>(on ? "PUT" : "DELETE", `${msgPath(id, seq)}/reactions/${encodeURIComponent(emoji)}`).then((r) => r.message);
+  }
+  /** sync is one page of the change feed (docs/protocol.md, Sync); without since: a fresh device. */
+  sync(q: { since?: string; limit?: number } = {}): Promise<SyncReply> {
+    return this.request<SyncReply>("GET", "/v1/sync", { query: q });
+  }
   receipt(id: string, which: "read" | "delivered", seq: number): Promise<Receipt> {
     return this.request<{ receipt: Receipt }>("POST", `/v1/conversations/${encodeURIComponent(id)}/${which}`, { body: { seq } }).then((r) => r.receipt);
   }
@@ -93,6 +115,14 @@ export class Api {
   }
   completeUpload(id: string): Promise<Attachment> {
     return this.request<{ attachment: Attachment }>("POST", `/v1/uploads/${encodeURIComponent(id)}/complete`).then((r) => r.attachment);
+  }
+  /** uploadStatus lists the parts the store holds and those still missing. */
+  uploadStatus(id: string): Promise<UploadStatus> {
+    return this.request<UploadStatus>("GET", `/v1/uploads/${encodeURIComponent(id)}`);
+  }
+  /** uploadParts hands out fresh presigned URLs for these part numbers. */
+  uploadParts(id: string, numbers: number[]): Promise<UploadTicket> {
+    return this.request<UploadTicket>("POST", `/v1/uploads/${encodeURIComponent(id)}/parts`, { body: { numbers } });
   }
   attachment(id: string): Promise<Attachment> {
     return this.request<{ attachment: Attachment }>("GET", `/v1/attachments/${encodeURIComponent(id)}`).then((r) => r.attachment);

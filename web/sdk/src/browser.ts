@@ -3,7 +3,7 @@
 // unlike fetch, reports upload progress).
 import type { NetworkMonitor } from "./connection.js";
 import { ParleyError } from "./errors.js";
-import { webStorageTokens, type TokenStorage } from "./storage.js";
+import { webStorageSync, webStorageTokens, type SyncStorage, type TokenStorage } from "./storage.js";
 import type { UploadTransport } from "./upload.js";
 
 interface BrowserGlobals {
@@ -47,6 +47,11 @@ export function localStorageTokens(key = "parley.session"): TokenStorage {
   return webStorageTokens(g.localStorage, key);
 }
 
+/** localStorageSync keeps the sync cursor of each user in window.localStorage. */
+export function localStorageSync(prefix = "parley.sync."): SyncStorage {
+  return webStorageSync(g.localStorage, prefix);
+}
+
 /** xhrTransport sends upload bytes with XMLHttpRequest and reports progress. */
 export const xhrTransport: UploadTransport = (req) =>
   new Promise<void>((resolve, reject) => {
@@ -59,7 +64,9 @@ export const xhrTransport: UploadTransport = (req) =>
       form.append("file", req.file as Blob, req.file.name ?? "file");
       body = form;
     } else {
-      for (const [k, v] of Object.entries(req.headers ?? {})) xhr.setRequestHeader(k, v);
+      // Every header of the ticket; Content-Length is the browser's to set
+      // (it refuses it from scripts) and equals the part's length.
+      for (const [k, v] of Object.entries(req.headers ?? {})) if (k.toLowerCase() !== "content-length") xhr.setRequestHeader(k, v);
       body = req.file as Blob;
     }
     const total = req.file.size;

@@ -1,4 +1,4 @@
-import type { Attachment, Conversation, Message, MessageStatus, Receipt } from "./types.js";
+import type { Attachment, Conversation, Message, MessageStatus, Reaction, Receipt } from "./types.js";
 
 interface ConvState {
   messages: Map<number, Message>;
@@ -41,6 +41,46 @@ export class MessageCache {
     c.messages.set(m.seq, m);
     if (m.seq > c.lastSeq) c.lastSeq = m.seq;
     return true;
+  }
+
+  /**
+   * update applies a newer state of a message (edited, deleted, reacted
+   * to, from a frame, an ack or sync) and returns the state held after it,
+   * or null when nothing changed. A tombstone never comes back to life and
+   * an older edit never replaces a newer one, whatever order the frames,
+   * acks and sync pages arrive in. A message not held is stored.
+   */
+  update(m: Message): Message | null {
+    const c = this.conv(m.conversation_id);
+    const held = c.messages.get(m.seq);
+    if (held) {
+      if (held.deleted_at && !m.deleted_at) return null;
+      if (!m.deleted_at && held.edited_at && (!m.edited_at || Date.parse(m.edited_at) < Date.parse(held.edited_at))) return null;
+      if (JSON.stringify(held) === JSON.stringify(m)) return null;
+    }
+    c.messages.set(m.seq, m);
+    if (m.seq > c.lastSeq) c.lastSeq = m.seq;
+    return m;
+  }
+
+  /** setReactions replaces a held message's reactions (a reaction frame); the message, or null if not held. */
+  setReactions(conversationId: string, seq: number, reactions: Reaction[]): Message | null {
+    const c = this.convs.get(conversationId);
+    const held = c?.messages.get(seq);
+    if (!c || !held || held.deleted_at) return null;
+    const next = { ...held, reactions };
+    c.messages.set(seq, next);
+    return next;
+  }
+
+  /** remove forgets a conversation (you left or were removed). */
+  remove(conversationId: string): void {
+    this.convs.delete(conversationId);
+  }
+
+  /** clear forgets everything (a sync cursor the server no longer knows: start again). */
+  clear(): void {
+    this.convs.clear();
   }
 
   get(conversationId: string, seq: number): Message | undefined {

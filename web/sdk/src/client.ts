@@ -7,10 +7,12 @@ import { ParleyError } from "./errors.js";
 import type { FetchLike } from "./http.js";
 import { newClientId } from "./ids.js";
 import { Outbox, type OutgoingMessage } from "./outbox.js";
-import { memoryTokens, type Session, type TokenStorage } from "./storage.js";
+import { contentMD5 } from "./md5.js";
+import { memorySync, memoryTokens, type Session, type SyncStorage, type TokenStorage } from "./storage.js";
 import { TypingSender, TypingTracker } from "./typing.js";
 import type {
-  Attachment, ConnectionState, Conversation, HelloFrame, Message, MessageStatus, PresenceStatus, ServerFrame, User,
+  Attachment, ClientFrame, ConnectionState, Conversation, HelloFrame, Message, MessageStatus, PresenceStatus, Reaction,
+  ServerFrame, SyncChange, SyncReply, UploadPart, UploadStatus, User,
 } from "./types.js";
 import { fetchTransport, type UploadBody, type UploadOptions, type UploadTransport } from "./upload.js";
 
@@ -19,6 +21,10 @@ export interface ClientOptions {
   baseURL: string;
   /** Where the session is kept. Default: memory only. */
   storage?: TokenStorage;
+  /** Where the sync cursor is kept per user (browsers: localStorageSync()). Default: memory only. */
+  syncStorage?: SyncStorage;
+  /** Edit, delete and react frames without an answer after this long go over HTTP. Default 10 s. */
+  requestTimeoutMs?: number;
   /** WebSocket factory. Default: `new globalThis.WebSocket(url)`. */
   webSocket?: WebSocketFactory;
   /** Network state. Default: always online (browsers: browserNetwork()). */
@@ -46,8 +52,23 @@ export interface ClientEvents {
   state: { state: ConnectionState; attempt: number; delayMs?: number; closeCode?: number };
   /** A message new to this client (live, caught up, or your own after ack); each seq once. */
   message: Message;
-  /** A held message changed (an attachment finished processing). */
+  /**
+   * A message changed: edited (`edited_at`), deleted (a tombstone:
+   * `deleted_at`, empty body), reacted to (`reactions`), or an attachment
+   * finished processing. Replace your copy (same conversation_id and seq).
+   */
   messageUpdated: Message;
+  /** Someone added (on) or removed a reaction; `reactions` is the message's new summary (`me`: you). */
+  reaction: { conversationId: string; seq: number; userId: string; emoji: string; on: boolean; reactions: Reaction[] };
+  /** You left or were removed from a conversation: drop or archive it. */
+  conversationRemoved: { conversationId: string };
+  /**
+   * The server no longer knows the stored sync cursor (410 gone: a restored
+   * database, or away longer than its retention): every held message was
+   * dropped and the conversation list comes again (conversation events).
+   * Drop what you show and load it again.
+   */
+  resync: Record<string, never>;
   /** One of your outgoing messages changed status (sending, sent, delivered, read, failed). */
   outbox: OutgoingMessage;
   receipt: { conversationId: string; userId: string; deliveredSeq: number; readSeq: number };
@@ -64,6 +85,15 @@ export interface ClientEvents {
 }
 
 const CATCH_UP_PAGE = 200;
+const SYNC_PAGE = 200;
+/** Frames that carry a sync cursor: held back while catch-up runs, then applied in order. */
+const SYNCED_FRAMES = new Set(["message", "message_edited", "message_deleted", "reaction", "receipt", "attachment"]);
+
+interface PendingRequest {
+  resolve: (m: Message) => void;
+  reject: (e: ParleyError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
 
 /**
  * Client is a Parley session: REST calls, one WebSocket kept up with
@@ -87,10 +117,21 @@ export class Client extends Emitter<ClientEvents> {
   private presenceCache = new Map<string, PresenceStatus>();
   private authRef = 0;
   private closed = false;
+  private readonly syncStore: SyncStorage;
+  /** The sync cursor of cursorUser (undefined: not loaded yet). */
+  private cursor: string | null | undefined;
+  private cursorUser: string | null = null;
+  /** Catch-up generation; frames are buffered while one runs. */
+  private syncGen = 0;
+  private catchingUp = false;
+  private held: ServerFrame[] = [];
+  private requests = new Map<string, PendingRequest>();
+  private requestSeq = 0;
 
   constructor(opts: ClientOptions) {
     super();
     this.o = { now: Date.now, autoDelivered: true, ...opts };
+    this.syncStore = opts.syncStorage ?? memorySync();
     const fetchFn: FetchLike = opts.fetch ?? ((url, init) => globalThis.fetch(url, init));
     this.auth = new Auth({
       baseURL: opts.baseURL,
@@ -122,6 +163,8 @@ export class Client extends Emitter<ClientEvents> {
       onState: (state, d) => {
         if (state !== "connected") {
           this.outboxOpen = false;
+          // Edits, deletes and reactions waiting on a dead socket go over HTTP.
+          if (state !== "connecting") this.failRequests();
           // Presence frames are missed while down: ask again when needed.
           this.presenceCache.clear();
         }
@@ -163,6 +206,13 @@ export class Client extends Emitter<ClientEvents> {
   /** logout closes the socket, revokes the session and forgets it. */
   async logout(): Promise<void> {
     this.disconnect();
+    const me = this.user?.id;
+    if (me) {
+      // The next sign-in on this device starts as a fresh device.
+      this.cursor = null;
+      await this.syncStore.save(me, null);
+    }
+    this.cache.clear();
     await this.auth.logout();
   }
 
@@ -228,34 +278,134 @@ export class Client extends Emitter<ClientEvents> {
 
   // ---- real time ----
 
-  // ready runs after hello: catch up, then open the outbox, then connected.
+  // ready runs after hello: catch up (live frames are held meanwhile and
+  // applied after it, in order), then open the outbox, then connected.
   private async ready(_hello: HelloFrame): Promise<void> {
-    await this.catchUp();
+    const gen = ++this.syncGen;
+    this.catchingUp = true;
+    this.held = [];
+    try {
+      await this.catchUp();
+    } finally {
+      if (gen === this.syncGen) {
+        this.catchingUp = false;
+        const held = this.held;
+        this.held = [];
+        for (const f of held) this.frame(f);
+      }
+    }
     this.outboxOpen = true;
     this.outbox.flush();
   }
 
+  /** syncCursor is the cursor the next catch-up resumes from (null: a fresh device). */
+  get syncCursor(): string | null {
+    return this.cursorUser === this.user?.id ? this.cursor ?? null : null;
+  }
+
+  private async loadCursor(): Promise<string | null> {
+    const me = this.user?.id ?? null;
+    if (!me) return null;
+    if (this.cursorUser !== me || this.cursor === undefined) {
+      this.cursorUser = me;
+      this.cursor = (await this.syncStore.load(me)) ?? null;
+    }
+    return this.cursor;
+  }
+
+  private saveCursor(cursor: string | null | undefined): void {
+    const me = this.user?.id;
+    if (!me || cursor === undefined || me !== this.cursorUser) return;
+    this.cursor = cursor;
+    void Promise.resolve(this.syncStore.save(me, cursor)).catch(() => {});
+  }
+
   /**
-   * catchUp fetches what was missed while disconnected: the conversation
-   * list, then `after=` pages of every conversation that moved past what
-   * this client holds. (The messaging issue's sync feed will replace the
-   * body of this one function.)
+   * catchUp applies what changed while this client was away through the
+   * sync feed (docs/protocol.md, Sync): `GET /v1/sync?since=<cursor>`, page
+   * after page while has_more, storing the cursor. New messages arrive as
+   * `message` events, edits, deletions, reactions and attachments as
+   * `messageUpdated`, receipts, conversations and removals as theirs.
+   * Without a cursor (a fresh device) it gets the conversation list; on 410
+   * gone it drops everything held, emits `resync`, and starts again fresh.
    */
   async catchUp(): Promise<void> {
-    const convs = await this.listAllConversations();
+    let since = await this.loadCursor();
+    for (let page = 0; page < 10_000; page++) {
+      let reply: SyncReply;
+      try {
+        reply = await this.api.sync({ since: since ?? undefined, limit: SYNC_PAGE });
+      } catch (err) {
+        if ((err as ParleyError).code === "gone" && since) {
+          this.resync();
+          since = null;
+          continue;
+        }
+        throw err;
+      }
+      if (!since) await this.applyFresh(reply);
+      for (const ch of reply.changes) this.applyChange(ch);
+      this.saveCursor(reply.cursor);
+      // A fresh device continues from its new cursor once (changes made
+      // while the list was read), like any device with has_more.
+      if (since && !reply.has_more) return;
+      since = reply.cursor;
+    }
+  }
+
+  private resync(): void {
+    this.cache.clear();
+    this.saveCursor(null);
+    this.emit("resync", {});
+  }
+
+  private async applyFresh(reply: SyncReply): Promise<void> {
+    const convs = reply.has_more ? await this.listAllConversations() : reply.conversations ?? [];
     for (const c of convs) {
       const known = this.cache.has(c.id);
       const held = this.cache.lastSeq(c.id);
       this.cache.setConversation(c);
-      if (!known) {
-        this.emit("conversation", c);
-        continue;
-      }
-      if (c.last_seq > held) {
-        await this.fetchAfter(c.id, held);
-        this.emit("conversation", c);
-      }
+      if (known && c.last_seq > held) await this.fetchAfter(c.id, held);
+      this.emit("conversation", c);
     }
+  }
+
+  private applyChange(ch: SyncChange): void {
+    switch (ch.type) {
+      case "message":
+        if (ch.message) this.applyMessage(ch.message);
+        return;
+      case "receipt":
+        if (!ch.receipt) return;
+        this.cache.applyReceipt(ch.receipt);
+        this.emit("receipt", { conversationId: ch.conversation_id, userId: ch.receipt.user_id, deliveredSeq: ch.receipt.delivered_seq, readSeq: ch.receipt.read_seq });
+        this.refreshStatuses(ch.conversation_id);
+        return;
+      case "conversation":
+        if (!ch.conversation) return;
+        this.cache.setConversation(ch.conversation);
+        this.emit("conversation", ch.conversation);
+        return;
+      case "removed":
+        this.cache.remove(ch.conversation_id);
+        this.emit("conversationRemoved", { conversationId: ch.conversation_id });
+        return;
+    }
+  }
+
+  /**
+   * applyMessage takes a message's latest state from sync, a frame or an
+   * answer: new to this client → `message`; held (or older than what this
+   * client started from) → `messageUpdated` when it changed.
+   */
+  private applyMessage(m: Message): void {
+    const isNew = !this.cache.get(m.conversation_id, m.seq) && (!this.cache.has(m.conversation_id) || m.seq > this.cache.lastSeq(m.conversation_id));
+    if (isNew) {
+      this.incoming(m);
+      return;
+    }
+    const next = this.cache.update(m);
+    if (next) this.emit("messageUpdated", next);
   }
 
   private async listAllConversations(): Promise<Conversation[]> {
@@ -280,19 +430,43 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private frame(f: ServerFrame): void {
+    if (this.catchingUp && SYNCED_FRAMES.has(f.type)) {
+      this.held.push(f);
+      return;
+    }
     switch (f.type) {
-      case "ack":
-        this.outbox.ack(f.client_id, f.message);
-        this.incoming(f.message);
+      case "ack": {
+        const req = f.ref ? this.requests.get(f.ref) : undefined;
+        if (req && f.ref) {
+          this.requests.delete(f.ref);
+          clearTimeout(req.timer);
+          req.resolve(f.message);
+          return;
+        }
+        if (f.client_id) {
+          this.outbox.ack(f.client_id, f.message);
+          this.incoming(f.message);
+        }
         return;
+      }
       case "message":
         this.incoming(f.message);
-        return;
+        break;
+      case "message_edited":
+      case "message_deleted":
+        this.applyMessage(f.message);
+        break;
+      case "reaction": {
+        const m = this.cache.setReactions(f.conversation_id, f.seq, f.reactions);
+        if (m) this.emit("messageUpdated", m);
+        this.emit("reaction", { conversationId: f.conversation_id, seq: f.seq, userId: f.user_id, emoji: f.emoji, on: f.on, reactions: f.reactions });
+        break;
+      }
       case "receipt":
         this.cache.applyReceipt(f);
         this.emit("receipt", { conversationId: f.conversation_id, userId: f.user_id, deliveredSeq: f.delivered_seq, readSeq: f.read_seq });
         this.refreshStatuses(f.conversation_id);
-        return;
+        break;
       case "typing":
         this.typingIn.set(f.conversation_id, f.user_id, f.state === "start");
         return;
@@ -305,9 +479,16 @@ export class Client extends Emitter<ClientEvents> {
       case "attachment":
         for (const m of this.cache.updateAttachment(f.attachment, f.conversation_ids)) this.emit("messageUpdated", m);
         this.emit("attachment", { attachment: f.attachment, conversationIds: f.conversation_ids });
-        return;
+        break;
       case "error": {
         const err = new ParleyError(f.code, f.message, 0, f.retry_after_ms);
+        const req = f.ref ? this.requests.get(f.ref) : undefined;
+        if (req && f.ref) {
+          this.requests.delete(f.ref);
+          clearTimeout(req.timer);
+          req.reject(err);
+          return;
+        }
         if (f.ref && this.outbox.error(f.ref, err)) return;
         this.emit("error", err);
         return;
@@ -316,6 +497,8 @@ export class Client extends Emitter<ClientEvents> {
         // pong, auth and frame types this SDK does not know yet.
         return;
     }
+    // Applied: this is where the next catch-up resumes.
+    if ("cursor" in f && f.cursor) this.saveCursor(f.cursor);
   }
 
   private incoming(m: Message): void {
@@ -411,6 +594,91 @@ export class Client extends Emitter<ClientEvents> {
     this.receipt(conversationId, "read", seq);
   }
 
+  /**
+   * editMessage replaces the body of one of your messages (within the
+   * server's edit window, 48 h by default; then 409 conflict). Sent over the
+   * socket when it is up (an `edit` frame), else over HTTP; resolves with
+   * the edited message, which `messageUpdated` also reports.
+   */
+  editMessage(conversationId: string, seq: number, body: string): Promise<Message> {
+    return this.change(
+      { type: "edit", conversation_id: conversationId, seq, body, ref: "" },
+      () => this.api.editMessage(conversationId, seq, body),
+    );
+  }
+
+  /**
+   * deleteMessage turns a message into a tombstone (yours; in groups,
+   * owners and admins delete anyone's). Resolves with the tombstone.
+   */
+  deleteMessage(conversationId: string, seq: number): Promise<Message> {
+    return this.change(
+      { type: "delete", conversation_id: conversationId, seq, ref: "" },
+      () => this.api.deleteMessage(conversationId, seq),
+    );
+  }
+
+  /** react adds your reaction (one emoji, one grapheme) to a message; idempotent. */
+  react(conversationId: string, seq: number, emoji: string): Promise<Message> {
+    return this.change(
+      { type: "react", conversation_id: conversationId, seq, emoji, on: true, ref: "" },
+      () => this.api.react(conversationId, seq, emoji, true),
+    );
+  }
+
+  /** unreact removes your reaction; idempotent. */
+  unreact(conversationId: string, seq: number, emoji: string): Promise<Message> {
+    return this.change(
+      { type: "react", conversation_id: conversationId, seq, emoji, on: false, ref: "" },
+      () => this.api.react(conversationId, seq, emoji, false),
+    );
+  }
+
+  /** toggleReaction adds the emoji, or removes it when you already reacted with it (`me`). */
+  toggleReaction(m: Message, emoji: string): Promise<Message> {
+    const mine = m.reactions?.some((r) => r.emoji === emoji && r.me);
+    return mine ? this.unreact(m.conversation_id, m.seq, emoji) : this.react(m.conversation_id, m.seq, emoji);
+  }
+
+  // change sends an edit/delete/react frame and waits for its ack; without
+  // a live socket, or when the socket dies or stays silent, it goes over
+  // HTTP instead (all three are idempotent, so a second try is harmless).
+  private async change(frame: Extract<ClientFrame, { type: "edit" | "delete" | "react" }>, http: () => Promise<Message>): Promise<Message> {
+    let m: Message | undefined;
+    if (this.outboxOpen && this.conn.isLive) {
+      const ref = `${frame.type[0]}-${++this.requestSeq}`;
+      try {
+        m = await new Promise<Message>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            this.requests.delete(ref);
+            reject(new ParleyError("timeout", `no answer to ${frame.type} on the socket`));
+          }, this.o.requestTimeoutMs ?? 10_000);
+          this.requests.set(ref, { resolve, reject, timer });
+          if (!this.conn.send({ ...frame, ref })) {
+            clearTimeout(timer);
+            this.requests.delete(ref);
+            reject(new ParleyError("network", "the socket is down"));
+          }
+        });
+      } catch (err) {
+        const code = (err as ParleyError).code;
+        if (code !== "timeout" && code !== "network") throw err;
+      }
+    }
+    if (!m) m = await http();
+    const next = this.cache.update(m);
+    if (next) this.emit("messageUpdated", next);
+    return this.cache.get(m.conversation_id, m.seq) ?? m;
+  }
+
+  private failRequests(): void {
+    for (const [ref, r] of this.requests) {
+      clearTimeout(r.timer);
+      r.reject(new ParleyError("network", "the socket closed"));
+      this.requests.delete(ref);
+    }
+  }
+
   private receipt(conversationId: string, which: "read" | "delivered", seq: number): void {
     if (seq < 1) return;
     if (!this.conn.send({ type: which, conversation_id: conversationId, seq })) {
@@ -498,31 +766,7 @@ export class Client extends Emitter<ClientEvents> {
     });
     const transport = this.o.uploadTransport ?? fetchTransport;
     if (ticket.parts && ticket.parts.length > 0) {
-      // Above the server's multipart threshold: one PUT per part, then
-      // complete (docs/protocol.md, step 8). Content-Length is set by the
-      // runtime from the slice.
-      const partSize = ticket.part_size ?? 0;
-      const blob = file as unknown as Blob;
-      let sent = 0;
-      for (const p of ticket.parts) {
-        const start = (p.number - 1) * partSize;
-        const part = blob.slice(start, Math.min(file.size, start + partSize));
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(p.headers ?? {})) {
-          if (k.toLowerCase() !== "content-length") headers[k] = v;
-        }
-        const before = sent;
-        await transport({
-          method: "PUT",
-          url: p.url ?? "",
-          headers,
-          file: part as unknown as UploadBody,
-          onProgress: o.onProgress ? (s) => o.onProgress?.(before + s, file.size) : undefined,
-          signal: o.signal,
-        });
-        sent += part.size;
-      }
-      return this.api.completeUpload(ticket.upload_id);
+      return this.sendParts(ticket.upload_id, file, ticket.part_size ?? 0, ticket.parts, o);
     }
     await transport({
       method: ticket.method ?? "POST",
@@ -534,6 +778,96 @@ export class Client extends Emitter<ClientEvents> {
       signal: o.signal,
     });
     return this.api.completeUpload(ticket.upload.id);
+  }
+
+  /**
+   * resumeUpload finishes a multipart upload started earlier (by upload(),
+   * perhaps in a run of the app that was killed): it asks the server which
+   * parts the store holds, sends only the missing ones with fresh URLs, and
+   * completes. `file` must be the same bytes. An upload already completed
+   * resolves to its attachment.
+   */
+  async resumeUpload(uploadId: string, file: UploadBody, o: Pick<UploadOptions, "onProgress" | "signal" | "retries"> = {}): Promise<Attachment> {
+    const st = await this.api.uploadStatus(uploadId);
+    if (st.upload.status !== "pending") return this.api.completeUpload(uploadId);
+    if (!st.multipart) {
+      throw Object.assign(new ParleyError("upload_failed", "a single-request upload cannot be resumed: upload the file again"), { uploadId });
+    }
+    return this.sendParts(uploadId, file, st.part_size ?? 0, [], o, st);
+  }
+
+  // sendParts PUTs each part (with every header of the ticket and a
+  // Content-MD5), then completes. After a failure it asks the server which
+  // parts the store holds and sends only the missing ones, with fresh URLs,
+  // up to `retries` times; then it gives up with the upload id in the error.
+  private async sendParts(
+    uploadId: string,
+    file: UploadBody,
+    partSize: number,
+    parts: UploadPart[],
+    o: Pick<UploadOptions, "onProgress" | "signal" | "retries">,
+    status?: UploadStatus,
+  ): Promise<Attachment> {
+    const transport = this.o.uploadTransport ?? fetchTransport;
+    const blob = file as unknown as Blob;
+    const total = file.size;
+    const partLen = (n: number) => Math.max(0, Math.min(total, n * partSize) - (n - 1) * partSize);
+    const done = new Map<number, number>();
+    const sentSoFar = () => [...done.values()].reduce((a, b) => a + b, 0);
+    const retries = o.retries ?? 3;
+    let todo = parts;
+    let last: unknown;
+    // fromStatus: what the store holds is done; fresh URLs for the rest.
+    const fromStatus = async (st: UploadStatus): Promise<UploadPart[]> => {
+      done.clear();
+      const count = st.part_count ?? Math.ceil(total / partSize);
+      const missing = new Set(st.missing);
+      for (let n = 1; n <= count; n++) if (!missing.has(n)) done.set(n, partLen(n));
+      o.onProgress?.(sentSoFar(), total);
+      if (st.missing.length === 0) return [];
+      return (await this.api.uploadParts(uploadId, st.missing)).parts ?? [];
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (status) todo = await fromStatus(status);
+        status = undefined;
+        for (const p of todo) {
+          const start = (p.number - 1) * partSize;
+          const part = blob.slice(start, start + partLen(p.number));
+          const md5 = contentMD5(new Uint8Array(await part.arrayBuffer()));
+          const before = sentSoFar();
+          await transport({
+            method: "PUT",
+            url: p.url ?? "",
+            headers: { ...p.headers, "Content-MD5": md5 },
+            file: part as unknown as UploadBody,
+            onProgress: o.onProgress ? (s) => o.onProgress?.(before + s, total) : undefined,
+            signal: o.signal,
+          });
+          done.set(p.number, part.size);
+        }
+        return await this.api.completeUpload(uploadId);
+      } catch (err) {
+        last = err;
+        const e = err as ParleyError;
+        // Only the store's and the network's failures (and complete's
+        // "parts missing" or "conflict") are worth another round.
+        const retriable = e.code === "upload_failed" || e.code === "network" || e.code === "internal" || e.code === "unavailable" || e.code === "conflict" || (e.code === "invalid" && e.status === 400 && todo.length > 0);
+        if (o.signal?.aborted || !retriable || attempt >= retries) break;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      try {
+        status = await this.api.uploadStatus(uploadId);
+        if (status.upload.status !== "pending") return await this.api.completeUpload(uploadId);
+      } catch (err) {
+        last = err;
+        status = undefined;
+        todo = [];
+      }
+    }
+    const e = last instanceof ParleyError ? last : new ParleyError("upload_failed", `upload failed: ${String(last)}`);
+    e.uploadId = uploadId;
+    throw e;
   }
 
   /** variantURL is the route of an attachment variant (needs the bearer token; it redirects). */

@@ -11,6 +11,8 @@ export class ParleyError extends Error {
   readonly status: number;
   /** From Retry-After or retry_after_ms, when the server gave one. */
   readonly retryAfterMs?: number;
+  /** upload_failed of a multipart upload: the upload to pass to Client.resumeUpload later. */
+  uploadId?: string;
 
   constructor(code: string, message: string, status = 0, retryAfterMs?: number) {
     super(message);

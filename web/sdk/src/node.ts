@@ -27,8 +27,9 @@ export const nodeTransport: UploadTransport = async (req) => {
     tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     headers["Content-Type"] = `multipart/form-data; boundary=${boundary}`;
   } else {
-    Object.assign(headers, req.headers ?? {});
+    for (const [k, v] of Object.entries(req.headers ?? {})) if (k.toLowerCase() !== "content-length") headers[k] = v;
   }
+  // The body's real length (for a part it is the ticket's Content-Length).
   headers["Content-Length"] = head.length + bytes.length + tail.length;
   const url = new URL(req.url);
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;

@@ -59,3 +59,36 @@ export function webStorageTokens(store: KeyValueStore, key = "parley.session"): 
     },
   };
 }
+
+/**
+ * SyncStorage keeps the sync cursor (docs/protocol.md, Sync) per user
+ * between runs, so a device that comes back asks only for what changed.
+ * Browsers use localStorageSync; any object with these methods works.
+ */
+export interface SyncStorage {
+  load(userId: string): string | null | Promise<string | null>;
+  save(userId: string, cursor: string | null): void | Promise<void>;
+}
+
+/** memorySync keeps cursors in memory only (the default). */
+export function memorySync(): SyncStorage {
+  const m = new Map<string, string>();
+  return {
+    load: (u) => m.get(u) ?? null,
+    save: (u, c) => {
+      if (c) m.set(u, c);
+      else m.delete(u);
+    },
+  };
+}
+
+/** webStorageSync keeps cursors under `prefix + userId` in a Web Storage object. */
+export function webStorageSync(store: KeyValueStore, prefix = "parley.sync."): SyncStorage {
+  return {
+    load: (u) => store.getItem(prefix + u),
+    save: (u, c) => {
+      if (c) store.setItem(prefix + u, c);
+      else store.removeItem(prefix + u);
+    },
+  };
+}

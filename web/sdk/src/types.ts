@@ -19,6 +19,14 @@ export type UploadRequest = S["UploadRequest"];
 export type Job = S["Job"];
 export type ErrorBody = S["Error"];
 export type ErrorCode = ErrorBody["code"];
+export type Reaction = S["Reaction"];
+export type ReplyTo = S["ReplyTo"];
+export type SystemEvent = S["SystemEvent"];
+export type MessageKind = S["MessageKind"];
+export type SyncReply = S["SyncReply"];
+export type SyncChange = S["SyncChange"];
+export type UploadPart = S["UploadPart"];
+export type UploadStatus = S["UploadStatus"];
 
 // Server → client frames.
 export interface HelloFrame {
@@ -29,12 +37,27 @@ export interface HelloFrame {
   max_frame_bytes: number;
   ping_interval_ms: number;
 }
-export interface AckFrame { type: "ack"; client_id: string; message: Message }
-export interface MessageFrame { type: "message"; message: Message }
-export interface ReceiptFrame extends Receipt { type: "receipt" }
+/** ack answers a `send` (with its client_id) or an edit/delete/react frame (with its ref). */
+export interface AckFrame { type: "ack"; client_id?: string; ref?: string; message: Message }
+/** `cursor` is the sync cursor of the change (docs/protocol.md, Sync): store the last one applied. */
+export interface MessageFrame { type: "message"; message: Message; cursor?: string }
+export interface MessageEditedFrame { type: "message_edited"; message: Message; cursor?: string }
+export interface MessageDeletedFrame { type: "message_deleted"; message: Message; cursor?: string }
+export interface ReactionFrame {
+  type: "reaction";
+  conversation_id: string;
+  seq: number;
+  user_id: string;
+  emoji: string;
+  on: boolean;
+  /** The message's new summary, `me` computed for this recipient. */
+  reactions: Reaction[];
+  cursor?: string;
+}
+export interface ReceiptFrame extends Receipt { type: "receipt"; cursor?: string }
 export interface TypingFrame { type: "typing"; conversation_id: string; user_id: string; state: "start" | "stop" }
 export interface PresenceFrame { type: "presence"; user_id: string; status: "online" | "offline"; last_seen?: string }
-export interface AttachmentFrame { type: "attachment"; conversation_ids: string[]; attachment: Attachment }
+export interface AttachmentFrame { type: "attachment"; conversation_ids: string[]; attachment: Attachment; cursor?: string }
 export interface ErrorFrame {
   type: "error";
   code: ErrorCode | string;
@@ -46,8 +69,8 @@ export interface PongFrame { type: "pong"; ref?: string }
 export interface AuthOkFrame { type: "auth"; token_expires_at: string; ref?: string }
 
 export type ServerFrame =
-  | HelloFrame | AckFrame | MessageFrame | ReceiptFrame | TypingFrame
-  | PresenceFrame | AttachmentFrame | ErrorFrame | PongFrame | AuthOkFrame;
+  | HelloFrame | AckFrame | MessageFrame | MessageEditedFrame | MessageDeletedFrame | ReactionFrame
+  | ReceiptFrame | TypingFrame | PresenceFrame | AttachmentFrame | ErrorFrame | PongFrame | AuthOkFrame;
 
 // Client → server frames.
 export type ClientFrame =
@@ -55,7 +78,10 @@ export type ClientFrame =
   | { type: "delivered" | "read"; conversation_id: string; seq: number; ref?: string }
   | { type: "typing"; conversation_id: string; state: "start" | "stop"; ref?: string }
   | { type: "ping"; ref?: string }
-  | { type: "auth"; access_token: string; ref?: string };
+  | { type: "auth"; access_token: string; ref?: string }
+  | { type: "edit"; conversation_id: string; seq: number; body: string; ref: string }
+  | { type: "delete"; conversation_id: string; seq: number; ref: string }
+  | { type: "react"; conversation_id: string; seq: number; emoji: string; on: boolean; ref: string };
 
 /** The status of one of your own messages as a chat bubble shows it. */
 export type MessageStatus = "sending" | "sent" | "delivered" | "read" | "failed";

@@ -14,7 +14,7 @@ export interface StoreRequest {
   url: string;
   /** POST: form fields, sent first, values exactly as given. */
   fields?: Record<string, string>;
-  /** PUT: headers to send. */
+  /** PUT: headers to send: every header of the ticket (Content-Length included: transports whose runtime sets it from the body may leave it out), and Content-MD5 for multipart parts. */
   headers?: Record<string, string>;
   file: UploadBody;
   onProgress?: (sent: number, total: number) => void;
@@ -43,7 +43,9 @@ export const fetchTransport: UploadTransport = async (req) => {
   req.onProgress?.(0, req.file.size);
   let res: Response;
   try {
-    res = await fetch(req.url, { method: req.method, headers: req.method === "PUT" ? req.headers : undefined, body: body as BodyInit, signal: req.signal });
+    // fetch sets Content-Length from the body (it is a forbidden header).
+    const headers = req.method === "PUT" ? Object.fromEntries(Object.entries(req.headers ?? {}).filter(([k]) => k.toLowerCase() !== "content-length")) : undefined;
+    res = await fetch(req.url, { method: req.method, headers, body: body as BodyInit, signal: req.signal });
   } catch (err) {
     throw new ParleyError("upload_failed", `upload failed: ${String(err)}`);
   }
@@ -60,4 +62,11 @@ export interface UploadOptions {
   /** Bytes sent to the store so far, and the total. */
   onProgress?: (sent: number, total: number) => void;
   signal?: AbortSignal;
+  /**
+   * Multipart uploads: how often a failed part is tried again (after
+   * asking the server which parts the store holds, with fresh URLs)
+   * before upload() gives up with code "upload_failed" and the upload id
+   * in `uploadId`. Default 3.
+   */
+  retries?: number;
 }

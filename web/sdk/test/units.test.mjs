@@ -57,3 +57,31 @@ test("message cache: a seq is held once; statuses follow the other members' rece
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+test("md5: the Content-MD5 of multipart parts matches node:crypto at every padding edge", async () => {
+  const { createHash } = await import("node:crypto");
+  const { contentMD5 } = await import("../dist/index.js");
+  for (const n of [0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 1000, 70_001]) {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 7 + 3) & 0xff;
+    assert.equal(contentMD5(b), createHash("md5").update(b).digest("base64"), `length ${n}`);
+    assert.equal(contentMD5(b.subarray(1)), createHash("md5").update(b.subarray(1)).digest("base64"), `offset view, length ${n - 1}`);
+  }
+});
+
+test("message cache: a tombstone never comes back, an older edit never wins, same state is no change", () => {
+  const c = new MessageCache();
+  const base = { id: "m", conversation_id: "c", seq: 1, client_id: "x", sender_id: "a", body: "v1", attachments: [], created_at: "2026-01-01T00:00:00Z", kind: "text", mentions: [], reactions: [] };
+  assert.ok(c.add(base));
+  const v3 = { ...base, body: "v3", edited_at: "2026-01-01T00:00:03Z" };
+  const v2 = { ...base, body: "v2", edited_at: "2026-01-01T00:00:02Z" };
+  assert.equal(c.update(v3).body, "v3");
+  assert.equal(c.update(v2), null, "an older edit arriving late");
+  assert.equal(c.update({ ...v3 }), null, "the same state again");
+  assert.equal(c.setReactions("c", 1, [{ emoji: "👍", count: 1, user_ids: ["b"], me: false }]).reactions.length, 1);
+  const tomb = { ...base, body: "", deleted_at: "2026-01-01T00:00:04Z" };
+  assert.equal(c.update(tomb).deleted_at, tomb.deleted_at);
+  assert.equal(c.update(v3), null, "an edit frame after the tombstone");
+  assert.equal(c.setReactions("c", 1, [{ emoji: "👍", count: 1, user_ids: ["b"], me: false }]), null, "no reactions on a tombstone");
+  assert.equal(c.get("c", 1).body, "");
+});
