@@ -54,6 +54,9 @@ func (s *blockService) Block(ctx context.Context, callerID, userID string) error
 		return internalError("block", err, slog.String("user_id", userID))
 	}
 	if created {
+		// Sends between the two change at once: refused in a direct
+		// conversation, flagged in groups.
+		s.invalidateMembers(ctx)
 		// What the blocked user saw until now must not linger: the
 		// caller reads as offline to them and stops typing.
 		s.publish(ctx, []string{userID}, EncodeFrame(PresenceFrame{Type: FramePresence, UserID: callerID, Status: PresenceOffline}), "block")
@@ -68,8 +71,12 @@ func (s *blockService) Unblock(ctx context.Context, callerID, userID string) err
 	if err := s.userExists(ctx, userID); err != nil {
 		return err
 	}
-	if _, err := s.blocks.DeleteBlock(ctx, callerID, userID); err != nil {
+	deleted, err := s.blocks.DeleteBlock(ctx, callerID, userID)
+	if err != nil {
 		return internalError("unblock", err, slog.String("user_id", userID))
+	}
+	if deleted {
+		s.invalidateMembers(ctx)
 	}
 	return nil
 }
@@ -336,8 +343,23 @@ func hitMessages(hits []*SearchHit) []*Message {
 
 // sendMembers is memberIDsFor for Send: the members and, in the same
 // query, those who block the sender; errBlocked in a direct conversation
-// with one of them.
+// with one of them. What it found is cached (memberCache) so that the
+// next send to the conversation needs no query; failures are not.
 func (s *deps) sendMembers(ctx context.Context, convID, callerID string) ([]string, map[string]bool, error) {
+	members, blockers, gen, ok := s.members.get(convID, callerID)
+	if ok {
+		return members, blockers, nil
+	}
+	members, blockers, err := s.readSendMembers(ctx, convID, callerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.members.put(gen, convID, callerID, members, blockers)
+	return members, blockers, nil
+}
+
+// readSendMembers is sendMembers from the store.
+func (s *deps) readSendMembers(ctx context.Context, convID, callerID string) ([]string, map[string]bool, error) {
 	if s.blocks == nil {
 		members, err := s.memberIDsFor(ctx, convID, callerID, "send message")
 		return members, nil, err

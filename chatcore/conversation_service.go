@@ -202,6 +202,7 @@ func (s *conversationService) AddMembers(ctx context.Context, callerID, convID s
 		}
 		return nil, internalError("add members", err, slog.String("conversation_id", convID))
 	}
+	s.invalidateMembers(ctx, convID)
 	if len(added) > 0 {
 		recipients := make([]string, 0, len(conv.Members)+len(added))
 		for _, m := range conv.Members {
@@ -247,6 +248,7 @@ func (s *conversationService) RemoveMember(ctx context.Context, callerID, convID
 		}
 		return internalError("remove member", err, slog.String("conversation_id", convID))
 	}
+	s.invalidateMembers(ctx, convID)
 	s.typing.stop(convID, userID)
 	ev := SystemEvent{Event: SystemMemberRemoved, ActorID: callerID, UserIDs: []string{userID}}
 	if userID == callerID {

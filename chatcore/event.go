@@ -18,6 +18,9 @@ type Event struct {
 	// Close, when set, closes sockets of the recipients instead of
 	// delivering Frame (socket cap, disabled account).
 	Close *SocketClose `json:"c,omitempty"`
+	// Invalidate, when set, drops cached member lists on every node
+	// (membercache.go); such an event has no recipients.
+	Invalidate *Invalidation `json:"i,omitempty"`
 }
 
 // Stamped returns ev with PublishedAt set to now unless it is set already.

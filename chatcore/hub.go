@@ -47,6 +47,9 @@ type Hub struct {
 
 	shards [hubShards]hubShard
 	conns  atomic.Int64
+	// members is the send path's membership cache, which the events
+	// below invalidate; nil when there is none.
+	members *memberCache
 }
 
 type hubShard struct {
@@ -123,6 +126,11 @@ func (h *Hub) LocalConnections() int { return int(h.conns.Load()) }
 // bus it is dispatched here directly.
 func (h *Hub) Publish(ctx context.Context, ev Event) error {
 	ev = ev.Stamped(time.Now())
+	if ev.Close != nil {
+		// A disabled or deleted account is out of this node's member
+		// lists before anyone hears of it (Dispatch does the others).
+		h.invalidateFor(ev)
+	}
 	if h.bus == nil {
 		h.Dispatch(ev)
 		return nil
@@ -151,6 +159,9 @@ func (h *Hub) Run(ctx context.Context) error {
 // Dispatch delivers one event to the local clients of its recipients. It
 // never blocks: a client whose buffer is full is removed and kicked.
 func (h *Hub) Dispatch(ev Event) {
+	if ev.Invalidate != nil || ev.Close != nil {
+		h.invalidateFor(ev)
+	}
 	if ev.Close != nil {
 		h.closeClients(ev)
 		return
@@ -193,6 +204,8 @@ func (h *Hub) Dispatch(ev Event) {
 // off from Redis and resubscribed): the sockets cannot know what they
 // missed. It returns how many were kicked.
 func (h *Hub) KickAll() int {
+	// Invalidations may have been lost with the other events.
+	h.members.invalidate(Invalidation{All: true})
 	var all []Client
 	for i := range h.shards {
 		sh := &h.shards[i]
@@ -212,4 +225,16 @@ func (h *Hub) KickAll() int {
 		}
 	}
 	return len(all)
+}
+
+// invalidateFor drops the cached member lists ev makes stale: those it
+// names, or all of them when it closes the sockets of a disabled or
+// deleted account (whose memberships go or no longer count).
+func (h *Hub) invalidateFor(ev Event) {
+	switch {
+	case ev.Invalidate != nil:
+		h.members.invalidate(*ev.Invalidate)
+	case ev.Close != nil && ev.Close.Reason != CloseTooManySockets:
+		h.members.invalidate(Invalidation{All: true})
+	}
 }

@@ -132,8 +132,11 @@ func (s *messageService) close() {
 // always yield the same message: a retry returns it with created=false and
 // pushes it again, since the first attempt may have died before its push.
 //
-// It costs two store round trips (members, then the append) and one bus
-// publish; the presence lookup and notifications run in the background.
+// It costs one store round trip (the append; the members come from the
+// node's cache, sendMembers, but for the first send of a sender to a
+// conversation within the cache's TTL) and one bus publish; the presence
+// lookup and notifications run in the background. The append refuses a
+// sender who is not a member, whatever the cache says.
 //
 // Errors: EInvalid (client_id 1–64 bytes; body valid UTF-8 and non-empty
 // unless it has attachments; reply_to_seq ≤ last seq; unusable
@@ -199,7 +202,7 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 		switch ErrorCode(err) {
 		case EInvalid, ETooLarge, EConflict:
 			return nil, false, err
-		case ENotFound: // removed between the membership check and the append
+		case EForbidden, ENotFound: // removed since the (maybe cached) membership check
 			return nil, false, Errorf(EForbidden, "not a member of this conversation")
 		}
 		return nil, false, internalError("send message", err, slog.String("conversation_id", req.ConversationID))

@@ -76,6 +76,14 @@ type ServiceConfig struct {
 	AttachmentObjects     AttachmentObjectDeleter
 	AttachmentDeleteGrace time.Duration
 
+	// MemberCacheTTL and MemberCacheSize bound the membership cache of
+	// the send path (membercache.go): how long an entry is used at most
+	// (zero = DefaultMemberCacheTTL) and how many (conversation, sender)
+	// entries a node keeps (zero = DefaultMemberCacheSize). Either
+	// negative: no cache, every send reads the members.
+	MemberCacheTTL  time.Duration
+	MemberCacheSize int
+
 	Hooks Hooks // optional metric callbacks (the domain does not import prometheus)
 
 	// Rand is the source of refresh tokens and password salts; nil =
@@ -142,6 +150,7 @@ type deps struct {
 	hub      *Hub
 	hooks    Hooks
 	typing   *typingTracker // shared: conversations and presence stop typing too
+	members  *memberCache   // nil: none (every send reads the members)
 	// maxSockets is the socket cap per user (0: none); see ServiceConfig.
 	maxSockets int
 }
@@ -190,6 +199,8 @@ func NewServices(cfg ServiceConfig) (*Services, error) {
 		typingTTL = DefaultTypingTTL
 	}
 	d.hub = NewHub(cfg.Bus, cfg.Hooks, d.log)
+	d.members = newMemberCache(cfg.MemberCacheTTL, cfg.MemberCacheSize, d.clock)
+	d.hub.members = d.members
 	d.typing = newTypingTracker(typingTTL, d.typingExpired)
 
 	auth, err := newAuthService(d, cfg)

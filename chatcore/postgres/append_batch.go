@@ -13,7 +13,9 @@ import (
 // round trip and one commit. The arguments are parallel arrays (id,
 // conversation_id, client_id, sender_id, body, reply_to_seq, created_at,
 // kind, mentions, system, location). Messages whose client_id their sender
-// already used in the conversation are left out; each conversation's row
+// already used in the conversation are left out, and so are those (but
+// system messages) whose sender is not a member: the send path's member
+// lists are cached, the authority is this statement. Each conversation's row
 // is locked in id order (so two nodes' batches cannot deadlock), its
 // last_seq raised by its count of new messages, and the messages numbered
 // after the old last_seq in batch order. A concurrent duplicate that
@@ -27,6 +29,8 @@ const appendBatchSQL = `WITH input AS (
 	SELECT i.* FROM input i WHERE NOT EXISTS (
 		SELECT 1 FROM messages m
 		WHERE m.conversation_id = i.conversation_id AND m.sender_id = i.sender_id AND m.client_id = NULLIF(i.client_id, ''))
+	AND (i.kind = 'system' OR EXISTS (
+		SELECT 1 FROM members mb WHERE mb.conversation_id = i.conversation_id AND mb.user_id = i.sender_id))
 ), counts AS (
 	SELECT conversation_id, count(*) AS n, max(created_at) AS at FROM fresh GROUP BY conversation_id
 ), locked AS (

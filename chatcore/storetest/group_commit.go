@@ -34,6 +34,7 @@ type GroupCommitAdapter struct {
 func RunGroupCommit(t *testing.T, a GroupCommitAdapter) {
 	t.Run("ConcurrentSendersConsecutiveSeqs", func(t *testing.T) { testGroupCommitSeqs(t, a) })
 	t.Run("FailedBatch", func(t *testing.T) { testGroupCommitFailure(t, a) })
+	t.Run("NotMember", func(t *testing.T) { testGroupCommitNotMember(t, a) })
 }
 
 // linger is how long the tests' batches gather.

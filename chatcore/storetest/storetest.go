@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"AppendMessageDedup", testAppendMessageDedup},
 		{"AppendMessageDedupConcurrent", testAppendMessageDedupConcurrent},
 		{"AppendMessageAttachments", testAppendMessageAttachments},
+		{"AppendMessageNotMember", testAppendMessageNotMember},
 		{"ListMessages", testListMessages},
 		{"ListConversations", testListConversations},
 		{"AdvanceReceipt", testAdvanceReceipt},

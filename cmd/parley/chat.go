@@ -108,6 +108,9 @@ func (a *app) serveChat(ctx context.Context, d chatDeps, stdout io.Writer) error
 
 		MaxSocketsPerUser: cfg.MaxSocketsPerUser,
 
+		MemberCacheTTL:  cfg.MemberCacheTTL,
+		MemberCacheSize: cfg.MemberCacheSize,
+
 		EditWindow:            cfg.EditWindow,
 		AttachmentObjects:     objectDeleter,
 		AttachmentDeleteGrace: cfg.AttachmentDeleteGrace,

@@ -39,6 +39,10 @@ type Config struct {
 	// GroupCommitLinger is how long a batch waits for more (0: it does not).
 	GroupCommit       bool
 	GroupCommitLinger time.Duration
+	// MemberCacheTTL and MemberCacheSize bound the send path's membership
+	// cache (chatcore.ServiceConfig); negative = off.
+	MemberCacheTTL  time.Duration
+	MemberCacheSize int
 
 	PushWebhookURL string
 	Push           PushConfig
@@ -239,6 +243,10 @@ func newFlags(name string, cfg *Config, defAddr string) *flagSet {
 		fs.BoolVar(&cfg.GroupCommit, "group-commit", true, "store sends arriving together in one transaction, acked after its commit (PARLEY_GROUP_COMMIT; false = one transaction per message)")
 		envFlag["group-commit-linger"] = "GROUP_COMMIT_LINGER"
 		fs.DurationVar(&cfg.GroupCommitLinger, "group-commit-linger", 0, "how long a batch waits for more sends before it commits (PARLEY_GROUP_COMMIT_LINGER; 0 = no wait: a batch is what arrived during the previous commit)")
+		envFlag["member-cache-ttl"] = "MEMBER_CACHE_TTL"
+		fs.DurationVar(&cfg.MemberCacheTTL, "member-cache-ttl", 0, "longest a node reuses a conversation's member list for sends; changes drop it at once on every node (PARLEY_MEMBER_CACHE_TTL; 0 = 5s, negative = no cache)")
+		envFlag["member-cache-size"] = "MEMBER_CACHE_SIZE"
+		fs.IntVar(&cfg.MemberCacheSize, "member-cache-size", 0, "most (conversation, sender) member lists a node keeps (PARLEY_MEMBER_CACHE_SIZE; 0 = 100000, negative = no cache)")
 		envFlag["admin-promote-existing"] = "ADMIN_PROMOTE_EXISTING"
 		fs.BoolVar(&cfg.AdminPromoteExisting, "admin-promote-existing", false, "let -admin-username promote an existing non-admin account (off: start fails, since whoever registered the name first would become admin) (PARLEY_ADMIN_PROMOTE_EXISTING)")
 		envFlag["push-webhook-url"] = "PUSH_WEBHOOK_URL"

@@ -191,8 +191,8 @@ func (s *Store) flush(batch []*appendReq) {
 			r.done <- appendResult{msg: r.m, created: true}
 			continue
 		}
-		// Not stored: its client_id was (the original comes back) or its
-		// conversation is gone.
+		// Not stored: its client_id was (the original comes back), its
+		// conversation is gone or its sender is not a member.
 		msg, err := s.notAppended(r.ctx, r.m)
 		r.done <- appendResult{msg: msg, err: err}
 	}
@@ -219,7 +219,8 @@ func (s *Store) notAppended(ctx context.Context, m *chatcore.Message) (*chatcore
 // conversation, sender and client_id) in one transaction, assigning each
 // stored one its seq in place, in order within its conversation. It
 // reports which were stored; those not stored had their client_id used
-// before, or no conversation. An error means none was stored.
+// before, no conversation, or a sender who is not a member. An error means
+// none was stored.
 func (s *Store) appendBatch(ctx context.Context, msgs []*chatcore.Message) ([]bool, error) {
 	stored := make([]bool, len(msgs))
 	if s.d.AppendBatch != nil {
@@ -238,8 +239,9 @@ func (s *Store) appendBatch(ctx context.Context, msgs []*chatcore.Message) ([]bo
 		for i, m := range msgs {
 			existing, err := s.appendTx(ctx, tx, m, nil)
 			switch {
-			case chatcore.ErrorCode(err) == chatcore.ENotFound:
-				// No conversation: nothing was written for m.
+			case chatcore.ErrorCode(err) == chatcore.ENotFound, chatcore.ErrorCode(err) == chatcore.EForbidden:
+				// No conversation, or the sender is not a member:
+				// nothing was written for m (notAppended says which).
 			case err != nil:
 				return err
 			case existing == nil:

@@ -135,7 +135,7 @@ func (s *Store) appendOne(ctx context.Context, m *chatcore.Message, attachmentID
 			string(m.Kind), mentionsCol(m), jsonCol(m.System), jsonCol(m.Location)).Scan(&seq, &change)
 		switch {
 		case errors.Is(err, sql.ErrNoRows) && m.ClientID == "":
-			return nil, false, chatcore.Errorf(chatcore.ENotFound, "no conversation %s", m.ConversationID)
+			return nil, false, s.appendFailed(ctx, m) // no conversation, or not a member
 		case errors.Is(err, sql.ErrNoRows), s.d.IsUniqueViolation(err):
 			err = errDuplicate // or no conversation: told apart below
 		}
@@ -171,18 +171,37 @@ func (s *Store) appendOne(ctx context.Context, m *chatcore.Message, attachmentID
 }
 
 // appendFailed explains an append that stored nothing and found no
-// original: the conversation is gone, or the message id is taken.
+// original: the conversation is gone, the sender is not a member, or the
+// message id is taken.
 func (s *Store) appendFailed(ctx context.Context, m *chatcore.Message) error {
-	var exists bool
-	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1)`, m.ConversationID).Scan(&exists)
+	if err := s.checkAppendable(ctx, s.read, m); err != nil {
+		return err
+	}
+	return chatcore.Errorf(chatcore.EConflict, "message %s exists", m.ID)
+}
+
+// errNotMember is what an append by someone not (or no longer) a member of
+// the conversation returns.
+func errNotMember() error {
+	return chatcore.Errorf(chatcore.EForbidden, "not a member of this conversation")
+}
+
+// checkAppendable returns ENotFound when m's conversation does not exist
+// and EForbidden when its sender is not a member (system messages, written
+// by the server, may name one who just left).
+func (s *Store) checkAppendable(ctx context.Context, q queryer, m *chatcore.Message) error {
+	var exists, member bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1),
+	EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2)`, m.ConversationID, m.SenderID).Scan(&exists, &member)
 	switch {
 	case err != nil:
 		return fmt.Errorf("append message: %w", err)
 	case !exists:
 		return chatcore.Errorf(chatcore.ENotFound, "no conversation %s", m.ConversationID)
-	default:
-		return chatcore.Errorf(chatcore.EConflict, "message %s exists", m.ID)
+	case !member && m.Kind != chatcore.MessageSystem:
+		return errNotMember()
 	}
+	return nil
 }
 
 // appendTx is AppendMessage in a transaction. It returns the original when
@@ -196,6 +215,11 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, m *chatcore.Message, a
 		if chatcore.ErrorCode(err) != chatcore.ENotFound {
 			return nil, err
 		}
+	}
+	// Before any write, so that a refused message leaves the batch it is
+	// in untouched (appendBatch).
+	if err := s.checkAppendable(ctx, tx, m); err != nil {
+		return nil, err
 	}
 	atts, err := s.attachable(ctx, tx, m.SenderID, attachmentIDs)
 	if err != nil {
