@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/chatcore"
@@ -198,7 +199,7 @@ func TestMemberCacheTwoNodes(t *testing.T) {
 	t.Cleanup(b.Hub.Register(cb))
 	t.Cleanup(b.Hub.Register(cc))
 	send := func(node *chatcore.Services, from *chatcore.User, convID, body string) (*chatcore.Message, error) {
-		m, _, err := node.Messages.Send(ctx, from.ID, chatcore.SendRequest{ConversationID: convID, ClientID: body, Body: body})
+		m, _, err := node.Messages.Send(ctx, from.ID, chatcore.SendRequest{ConversationID: convID, ClientID: uuid.NewString(), Body: body})
 		return m, err
 	}
 	// until reads c's frames until one with body (or system event) arrives.
@@ -216,7 +217,7 @@ func TestMemberCacheTwoNodes(t *testing.T) {
 
 	// Node B caches the group for carol and bob.
 	for _, u := range []*chatcore.User{carol, bob, carol, bob} {
-		if _, err := send(b, u, g.ID, "warm "+u.Username+time.Now().String()); err != nil {
+		if _, err := send(b, u, g.ID, "warm "+u.Username); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -258,7 +259,7 @@ func TestMemberCacheTwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []*chatcore.Services{a, b} {
-		if _, err := send(n, bob, d.ID, "hi "+time.Now().String()); err != nil {
+		if _, err := send(n, bob, d.ID, "hi"); err != nil {
 			t.Fatal(err)
 		}
 	}
