@@ -268,7 +268,9 @@ func TestMemberCacheTwoNodes(t *testing.T) {
 	}
 	_, err = send(a, bob, d.ID, "blocked on A")
 	wantCode(t, err, chatcore.EForbidden)
-	until(cb, func(f frame) bool { return f.Type == chatcore.FramePresence && f.UserID == alice.ID && f.Status == "offline" })
+	until(cb, func(f frame) bool {
+		return f.Type == chatcore.FramePresence && f.UserID == alice.ID && f.Status == "offline"
+	})
 	_, err = send(b, bob, d.ID, "blocked on B")
 	wantCode(t, err, chatcore.EForbidden)
 }
