@@ -234,7 +234,7 @@ func (h *Hub) invalidateFor(ev Event) {
 	switch {
 	case ev.Invalidate != nil:
 		h.members.invalidate(*ev.Invalidate)
-	case ev.Close != nil && ev.Close.Reason != CloseTooManySockets:
+	case ev.Close != nil && (ev.Close.Reason == CloseAccountDisabled || ev.Close.Reason == CloseAccountDeleted):
 		h.members.invalidate(Invalidation{All: true})
 	}
 }
