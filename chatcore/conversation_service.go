@@ -123,6 +123,9 @@ func (s *conversationService) Conversation(ctx context.Context, callerID, id str
 	if err := s.flagBlockedSenders(ctx, callerID, lastMessages(conv)); err != nil {
 		return nil, err
 	}
+	if err := s.hideBlockedReceipts(ctx, callerID, conv); err != nil { // receipt_service.go
+		return nil, err
+	}
 	if err := s.lastMessageDetails(ctx, []*Conversation{conv}, callerID); err != nil {
 		return nil, err
 	}
@@ -146,6 +149,9 @@ func (s *conversationService) Conversations(ctx context.Context, callerID string
 		convs = []*Conversation{}
 	}
 	if err := s.flagBlockedSenders(ctx, callerID, lastMessages(convs...)); err != nil {
+		return nil, err
+	}
+	if err := s.hideBlockedReceipts(ctx, callerID, convs...); err != nil { // receipt_service.go
 		return nil, err
 	}
 	if err := s.lastMessageDetails(ctx, convs, callerID); err != nil {

@@ -60,6 +60,57 @@ func (s *receiptService) advanceReceipt(ctx context.Context, callerID, convID st
 			slog.String("conversation_id", convID), slog.Any("error", err))
 		return r, nil
 	}
-	s.publish(ctx, without(members, callerID), EncodeFrame(ReceiptFrame{Type: FrameReceipt, Receipt: r, Cursor: LiveCursor(r.ChangeID)}), op)
+	rel, err := s.blockRelations(ctx, callerID)
+	if err != nil {
+		// Stored; without the blocks nobody can be told safely.
+		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: blocks for receipt push",
+			slog.String("conversation_id", convID), slog.Any("error", err))
+		return r, nil
+	}
+	// A block stops receipts both ways: the blocker's do not reach the
+	// blocked, the blocked's do not reach the blocker.
+	others := dropBlocked(without(members, callerID), rel.Blocks, rel.BlockedBy)
+	s.publish(ctx, others, EncodeFrame(ReceiptFrame{Type: FrameReceipt, Receipt: r, Cursor: LiveCursor(r.ChangeID)}), op)
 	return r, nil
+}
+
+// hideBlockedReceipts clears, in conversations as viewerID sees them, the
+// receipts of members in a block with the viewer (either way): while a
+// block stands neither learns how far the other has received or read.
+func (s *deps) hideBlockedReceipts(ctx context.Context, viewerID string, convs ...*Conversation) error {
+	if len(convs) == 0 {
+		return nil
+	}
+	rel, err := s.blockRelations(ctx, viewerID)
+	if err != nil || (len(rel.Blocks) == 0 && len(rel.BlockedBy) == 0) {
+		return err
+	}
+	for _, c := range convs {
+		if c == nil {
+			continue
+		}
+		for i := range c.Members {
+			if m := &c.Members[i]; rel.Blocks[m.UserID] || rel.BlockedBy[m.UserID] {
+				m.DeliveredSeq, m.ReadSeq = 0, 0
+			}
+		}
+	}
+	return nil
+}
+
+// dropBlockedReceipts removes from sync changes the receipts of users in
+// a block with viewerID (either way), as live receipt frames are.
+func (s *deps) dropBlockedReceipts(ctx context.Context, viewerID string, changes []SyncChange) ([]SyncChange, error) {
+	rel, err := s.blockRelations(ctx, viewerID)
+	if err != nil || (len(rel.Blocks) == 0 && len(rel.BlockedBy) == 0) {
+		return changes, err
+	}
+	out := changes[:0]
+	for _, ch := range changes {
+		if ch.Receipt != nil && (rel.Blocks[ch.Receipt.UserID] || rel.BlockedBy[ch.Receipt.UserID]) {
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out, nil
 }

@@ -127,9 +127,15 @@ func (s *syncService) Sync(ctx context.Context, callerID, cursor string, limit i
 			if err != nil {
 				return nil, internalError("sync", err, slog.String("conversation_id", ch.ConversationID))
 			}
+			if err := s.hideBlockedReceipts(ctx, callerID, conv); err != nil {
+				return nil, err
+			}
 			ch.Conversation = conv
 		}
 		out = append(out, ch)
+	}
+	if out, err = s.dropBlockedReceipts(ctx, callerID, out); err != nil {
+		return nil, err
 	}
 	next := Cursor{X: last, F: min(carry, last), Mode: 'r'}
 	if more {
@@ -149,6 +155,9 @@ func (s *syncService) fresh(ctx context.Context, callerID string, head, floor in
 	more := len(convs) > limit
 	if more {
 		convs = convs[:limit]
+	}
+	if err := s.hideBlockedReceipts(ctx, callerID, convs...); err != nil {
+		return nil, err
 	}
 	return &SyncResult{
 		Changes:       []SyncChange{},
