@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -59,7 +58,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	writeQ := url.Values{"_pragma": append(pragmas["_pragma"], "journal_mode(WAL)"), "_txlock": {"immediate"}}
 	readQ := url.Values{"_pragma": append(pragmas["_pragma"], "query_only(1)")}
 
-	write, err := sql.Open("sqlite", path+"?"+writeQ.Encode())
+	write, err := openCaching(path + "?" + writeQ.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -77,7 +76,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", path+"?"+readQ.Encode())
+	read, err := openCaching(path + "?" + readQ.Encode())
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
