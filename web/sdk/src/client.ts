@@ -170,7 +170,13 @@ export class Client extends Emitter<ClientEvents> {
         }
         this.emit("state", { state, ...d });
       },
-      onFatal: () => this.emit("signedOut", { reason: "fatal" }),
+      onFatal: (err) => {
+        // Account deleted (4011) or session revoked (4012): the session is
+        // dead on the server; forget it here (sessionChanged emits signedOut).
+        const code = (err as { closeCode?: number }).closeCode;
+        if (code === 4011 || code === 4012) void this.auth.clear("session_ended");
+        else this.emit("signedOut", { reason: "fatal" });
+      },
       random: opts.random,
     });
     this.typingOut = new TypingSender((conversationId, state) => this.conn.send({ type: "typing", conversation_id: conversationId, state }), this.o.now);

@@ -37,7 +37,7 @@ export interface ConnectionOptions {
   ready: (hello: HelloFrame) => Promise<void>;
   onFrame: (frame: ServerFrame) => void;
   onState: (state: ConnectionState, detail: { attempt: number; delayMs?: number; closeCode?: number }) => void;
-  /** A fatal close (4003, 4008, 4010) or a token that cannot be had (signed out). */
+  /** A fatal close (4003, 4008, 4010, 4011, 4012; the error's closeCode) or a token that cannot be had (signed out). */
   onFatal: (err: unknown) => void;
   random?: () => number;
   /** No hello within this time: drop the socket and retry. Default 10 s. */
@@ -203,13 +203,14 @@ export class Connection {
       this.setState("disconnected", { closeCode: code });
       return;
     }
-    if (code === 4003 || code === 4008 || code === 4010) {
+    if (code === 4003 || code === 4008 || code === 4010 || code === 4011 || code === 4012) {
       // 4008: this was the oldest of too many sockets of the user (a
       // reconnect would close another one in turn); 4010: the account was
-      // disabled. Neither gets better by retrying.
-      const why = code === 4003 ? "token of another user" : code === 4008 ? "too many sockets" : "account disabled";
+      // disabled; 4011: deleted; 4012: this session was revoked (its
+      // refresh token is dead too). None gets better by retrying.
+      const why = { 4003: "token of another user", 4008: "too many sockets", 4010: "account disabled", 4011: "account deleted", 4012: "session revoked" }[code];
       this.stop();
-      this.o.onFatal(new Error(`socket closed ${code}: ${why}`));
+      this.o.onFatal(Object.assign(new Error(`socket closed ${code}: ${why}`), { closeCode: code }));
       return;
     }
     if (code === 4001) {

@@ -170,6 +170,23 @@ describe("SDK against parley dev", () => {
     await assert.rejects(alice.api.me(), (err) => err.code === "signed_out");
   });
 
+  test("auth: a session revoked elsewhere (4012, a password change) signs this client out without reconnecting", async () => {
+    const { client: phone } = await signUp("dora");
+    const { client: laptop } = newClient();
+    await laptop.login(phone.user.username, "correct horse battery");
+    laptop.connect();
+    await connected(laptop);
+    const states = [];
+    laptop.on("state", (s) => states.push(`${s.state}${s.closeCode ? `(${s.closeCode})` : ""}`));
+    const out = new Promise((r) => laptop.on("signedOut", r));
+    await phone.api.request("POST", "/v1/me/password", { body: { current: "correct horse battery", new: "a newer horse battery" } });
+    assert.equal((await out).reason, "session_ended");
+    assert.equal(laptop.auth.session, null, "the dead session is forgotten");
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(laptop.state, "disconnected");
+    assert.ok(!states.includes("reconnecting"), `no reconnect: ${states.join(", ")}`);
+  });
+
   test("auth: two clients on one storage (two tabs) refresh without tripping reuse detection", async () => {
     const storage = memoryTokens();
     let chain = Promise.resolve();
