@@ -2,13 +2,14 @@
 // store, and the Preact view tree.
 import { render } from "preact";
 import { Client } from "@parley/client";
-import { browserLock, browserNetwork, localStorageTokens, xhrTransport } from "@parley/client/browser";
+import { browserLock, browserNetwork, localStorageSync, localStorageTokens, xhrTransport } from "@parley/client/browser";
 import { AppStore } from "./store";
 import { App } from "./ui/App";
 
 const client = new Client({
   baseURL: location.origin,
   storage: localStorageTokens(),
+  syncStorage: localStorageSync(),
   network: browserNetwork(),
   uploadTransport: xhrTransport,
   lock: browserLock,

@@ -13,6 +13,8 @@ export class AppStore {
   outbox = new Map<string, OutgoingMessage>();
   uploads = new Map<string, { conversationId: string; name: string; sent: number; total: number; error?: string }>();
   openId: string | null = null;
+  /** The last failed edit, delete or reaction, shown above the composer. */
+  notice = "";
   state: ConnectionState = "disconnected";
   version = 0;
   private listeners = new Set<() => void>();
@@ -44,9 +46,19 @@ export class AppStore {
         this.changed();
       }),
       c.on("message", (m) => this.onMessage(m)),
-      c.on("messageUpdated", (m) => {
-        const list = this.messages.get(m.conversation_id);
-        if (list) this.messages.set(m.conversation_id, list.map((x) => (x.seq === m.seq ? m : x)));
+      c.on("messageUpdated", (m) => this.onUpdated(m)),
+      c.on("conversationRemoved", ({ conversationId }) => {
+        this.conversations.delete(conversationId);
+        this.messages.delete(conversationId);
+        if (this.openId === conversationId) this.openId = null;
+        this.changed();
+      }),
+      // The server did not know our sync cursor: what we hold may be stale.
+      c.on("resync", () => {
+        this.messages.clear();
+        this.hasOlder.clear();
+        const open = this.openId;
+        if (open) void this.open(open).catch(() => {});
         this.changed();
       }),
       c.on("outbox", (m) => {
@@ -215,17 +227,61 @@ export class AppStore {
     if (conv && m.seq >= conv.last_seq) {
       const mine = m.sender_id === this.me?.id;
       const open = this.openId === m.conversation_id;
+      // Counted once (the list may already hold it), and as the server
+      // counts: not your own, not system messages.
+      const counts = !mine && !open && m.seq > conv.last_seq && m.kind !== "system" && !m.deleted_at;
       this.conversations.set(conv.id, {
         ...conv,
         last_seq: m.seq,
         last_message: m,
         last_activity_at: m.created_at,
-        unread_count: mine || open ? conv.unread_count : conv.unread_count + 1,
+        unread_count: counts ? conv.unread_count + 1 : conv.unread_count,
       });
       if (open && !mine) this.markRead(conv.id);
     }
     if (m.sender_id === this.me?.id) this.outbox.delete(m.client_id);
     this.changed();
+  }
+
+  private onUpdated(m: Message): void {
+    const list = this.messages.get(m.conversation_id);
+    if (list) this.messages.set(m.conversation_id, list.map((x) => (x.seq === m.seq ? m : x.reply_to_seq === m.seq && x.reply_to ? { ...x, reply_to: quoteOf(m) } : x)));
+    const conv = this.conversations.get(m.conversation_id);
+    if (conv?.last_message?.seq === m.seq) this.conversations.set(conv.id, { ...conv, last_message: m });
+    this.changed();
+  }
+
+  /** canModerate: you are an owner or admin of this group (you may delete anyone's messages). */
+  canModerate(conversationId: string): boolean {
+    const conv = this.conversations.get(conversationId);
+    if (!conv || conv.kind !== "group") return false;
+    const role = conv.members.find((x) => x.user_id === this.me?.id)?.role;
+    return role === "owner" || role === "admin";
+  }
+
+  async edit(m: Message, body: string): Promise<boolean> {
+    return this.act(() => this.client.editMessage(m.conversation_id, m.seq, body), "Could not edit the message");
+  }
+
+  async remove(m: Message): Promise<boolean> {
+    return this.act(() => this.client.deleteMessage(m.conversation_id, m.seq), "Could not delete the message");
+  }
+
+  async toggleReaction(m: Message, emoji: string): Promise<boolean> {
+    return this.act(() => this.client.toggleReaction(m, emoji), "Could not react");
+  }
+
+  private async act(fn: () => Promise<unknown>, what: string): Promise<boolean> {
+    this.notice = "";
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      this.notice = e.code === "conflict" ? `${what}: it can no longer be changed.` : `${what}: ${e.message ?? String(err)}`;
+      this.changed();
+      return false;
+    }
   }
 
   /** pending are your messages of a conversation not yet stored. */
@@ -259,6 +315,11 @@ export class AppStore {
     }
     this.changed();
   }
+}
+
+// quoteOf is the reply_to a reply carries of m, as the server makes it.
+function quoteOf(m: Message): NonNullable<Message["reply_to"]> {
+  return { seq: m.seq, sender_id: m.sender_id, body: m.deleted_at ? "" : [...m.body].slice(0, 200).join(""), kind: m.kind, deleted: !!m.deleted_at };
 }
 
 function merge(list: Message[], more: Message[]): Message[] {

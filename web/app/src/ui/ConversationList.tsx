@@ -1,8 +1,7 @@
 import { useState } from "preact/hooks";
 import type { AppStore } from "../store";
+import { preview as previewOf } from "../system";
 import { NewConversation } from "./NewConversation";
-
-const attachmentLabel: Record<string, string> = { image: "Photo", voice: "Voice note", video: "Video", file: "File" };
 
 export function ConversationList({ store }: { store: AppStore }) {
   const [adding, setAdding] = useState(false);
@@ -19,7 +18,7 @@ export function ConversationList({ store }: { store: AppStore }) {
           const other = store.otherMember(c);
           const online = other && store.state === "connected" ? store.presence.get(other)?.status === "online" : false;
           const last = c.last_message;
-          const preview = last ? (last.body || (last.attachments.length ? attachmentLabel[last.attachments[0].kind] : "")) : "No messages yet";
+          const preview = last ? previewOf(last, store) : "No messages yet";
           const title = store.title(c);
           return (
             <li key={c.id}>
@@ -33,7 +32,7 @@ export function ConversationList({ store }: { store: AppStore }) {
                 {other && <span class={`dot ${online ? "online" : ""}`} role="img" aria-label={online ? "online" : "offline"} />}
                 <span class="conv-title">{title}</span>
                 {c.unread_count > 0 && <span class="badge" aria-label={`${c.unread_count} unread`}>{c.unread_count}</span>}
-                <span class="conv-last">{last && last.sender_id === store.me?.id ? "You: " : ""}{preview}</span>
+                <span class="conv-last">{last && last.kind !== "system" && last.sender_id === store.me?.id ? "You: " : ""}{preview}</span>
               </button>
             </li>
           );

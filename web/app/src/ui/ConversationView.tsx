@@ -6,6 +6,12 @@ import { Composer } from "./Composer";
 
 export function ConversationView({ store, conv }: { store: AppStore; conv: Conversation }) {
   const [reply, setReply] = useState<Message | null>(null);
+  const [editing, setEditing] = useState<number | null>(null);
+  const [confirmDelete, setConfirmDelete] = useState<number | null>(null);
+  const [picking, setPicking] = useState<number | null>(null);
+  const [menu, setMenu] = useState<number | null>(null);
+  const ui = { editing, confirmDelete, picking, menu };
+  const ctx = { store, setReply, setEditing, setConfirmDelete, setPicking, setMenu };
   const list = store.messages.get(conv.id) ?? [];
   const pending = store.pending(conv.id);
   const scroller = useRef<HTMLDivElement>(null);
@@ -59,7 +65,7 @@ export function ConversationView({ store, conv }: { store: AppStore; conv: Conve
         {store.hasOlder.get(conv.id) && <p class="older">Scroll up for older messages</p>}
         <ol class="msgs" aria-live="polite">
           {list.map((m) => (
-            <MessageItem key={m.seq} store={store} m={m} reply={m.reply_to_seq ? list.find((x) => x.seq === m.reply_to_seq) : undefined} setReply={setReply} />
+            <MessageItem key={m.seq} store={store} m={m} reply={m.reply_to_seq ? list.find((x) => x.seq === m.reply_to_seq) : undefined} ui={ui} ctx={ctx} />
           ))}
           {pending.map((p) => (
             <PendingItem key={p.clientId} store={store} p={p} />
@@ -75,6 +81,7 @@ export function ConversationView({ store, conv }: { store: AppStore; conv: Conve
           </label>
         </div>
       ))}
+      {store.notice && <p class="notice error" role="alert">{store.notice}</p>}
       <Composer store={store} conv={conv} reply={reply} setReply={setReply} />
     </section>
   );
