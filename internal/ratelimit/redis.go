@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,28 +34,60 @@ var (
 	_ Limiter = (*Redis)(nil)
 )
 
-// gcraScript is a token bucket kept as one number per key, the
+// gcraScript is a token bucket per key kept as one number, the
 // theoretical arrival time (TAT) of the generic cell rate algorithm, as
 // go-redis/redis_rate does: a request is allowed when TAT + interval lies
 // within burst intervals of now. Time is Redis's own (TIME), so nodes with
 // skewed clocks still share one bucket. The key expires once the bucket is
-// full again. Returns {1, 0} or {0, retry_after_µs}.
+// full again. It takes one token for each of KEYS, in order (a key may
+// repeat), and returns {1, 0} or {0, retry_after_µs} for each: one call
+// answers a whole batch of requests (batch below). The keys of a batch are
+// not in one hash slot, so this needs a single Redis or a Sentinel group,
+// not Redis Cluster (which Parley does not support).
 var gcraScript = redis.NewScript(`
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - interval * burst
-if allow_at > now then
-  return {0, math.ceil(allow_at - now)}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  local allow_at = new_tat - interval * burst
+  if allow_at > now then
+    out[2*i-1] = 0
+    out[2*i] = math.ceil(allow_at - now)
+  else
+    redis.call('SET', key, string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+    out[2*i-1] = 1
+    out[2*i] = 0
+  end
 end
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
-return {1, 0}
+return out
 `)
+
+// Batching: Allow calls of one limiter that arrive together are answered
+// by one script call (one round trip, one script run), as group commit
+// does for messages: a flusher takes whatever is queued, up to maxBatch,
+// and while its call is in flight the next batch gathers. At low load a
+// lone request waits for nobody.
+const (
+	maxBatch    = 256
+	maxFlushers = 2
+)
+
+type allowReq struct {
+	key  string
+	done chan allowResult // buffered: the flusher never blocks on it
+}
+
+type allowResult struct {
+	ok    bool
+	retry time.Duration
+	err   error
+}
 
 // RedisTimeout bounds each Allow's round trip to Redis.
 const RedisTimeout = 250 * time.Millisecond
@@ -72,6 +105,12 @@ type Redis struct {
 	off      bool
 	log      *slog.Logger
 	lastWarn atomic.Int64
+
+	mu       sync.Mutex
+	pending  []*allowReq
+	flushers int // running
+	// calls counts script calls, for tests and benchmarks.
+	calls atomic.Int64
 }
 
 // RedisFactory returns a Factory of limiters on rdb under parley:rl:<name>:.
@@ -97,26 +136,92 @@ func NewRedis(rdb redis.UniversalClient, name string, perSecond float64, burst i
 }
 
 // Allow takes one token for key from the bucket in Redis. now is unused:
-// Redis's clock decides, so that all nodes agree.
+// Redis's clock decides, so that all nodes agree. Concurrent calls share
+// one round trip (see Batching).
 func (l *Redis) Allow(key string, _ time.Time) (bool, time.Duration) {
 	if l.off {
 		return true, 0
 	}
+	r := &allowReq{key: l.prefix + key, done: make(chan allowResult, 1)}
+	l.mu.Lock()
+	l.pending = append(l.pending, r)
+	start := l.flushers < maxFlushers
+	if start {
+		l.flushers++
+	}
+	l.mu.Unlock()
+	if start {
+		go l.flushLoop()
+	}
+	t := time.NewTimer(RedisTimeout)
+	defer t.Stop()
+	select {
+	case res := <-r.done:
+		if res.err != nil {
+			l.warn(res.err)
+			return true, 0
+		}
+		return res.ok, res.retry
+	case <-t.C:
+		l.warn(fmt.Errorf("no answer within %s", RedisTimeout))
+		return true, 0
+	}
+}
+
+// ScriptCalls returns how many script calls (round trips) answered Allow
+// calls so far.
+func (l *Redis) ScriptCalls() int64 { return l.calls.Load() }
+
+// flushLoop answers batches until nothing is queued.
+func (l *Redis) flushLoop() {
+	for {
+		batch := l.takeBatch()
+		if batch == nil {
+			return
+		}
+		l.run(batch)
+	}
+}
+
+// takeBatch removes up to maxBatch queued requests; nil (and the flusher's
+// turn ends) when none is queued.
+func (l *Redis) takeBatch() []*allowReq {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) == 0 {
+		l.flushers--
+		return nil
+	}
+	n := min(len(l.pending), maxBatch)
+	batch := make([]*allowReq, n)
+	copy(batch, l.pending)
+	rest := copy(l.pending, l.pending[n:])
+	clear(l.pending[rest:])
+	l.pending = l.pending[:rest]
+	return batch
+}
+
+// run asks Redis about batch in one script call and answers each request.
+func (l *Redis) run(batch []*allowReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), RedisTimeout)
 	defer cancel()
-	res, err := gcraScript.Run(ctx, l.rdb, []string{l.prefix + key},
+	keys := make([]string, len(batch))
+	for i, r := range batch {
+		keys[i] = r.key
+	}
+	l.calls.Add(1)
+	res, err := gcraScript.Run(ctx, l.rdb, keys,
 		strconv.FormatFloat(l.interval, 'f', 3, 64), l.burst).Int64Slice()
-	if err == nil && len(res) != 2 {
-		err = fmt.Errorf("script returned %v", res)
+	if err == nil && len(res) != 2*len(batch) {
+		err = fmt.Errorf("script returned %d values for %d keys", len(res), len(batch))
 	}
-	if err != nil {
-		l.warn(err)
-		return true, 0
+	for i, r := range batch {
+		if err != nil {
+			r.done <- allowResult{err: err}
+			continue
+		}
+		r.done <- allowResult{ok: res[2*i] == 1, retry: time.Duration(res[2*i+1]) * time.Microsecond}
 	}
-	if res[0] == 1 {
-		return true, 0
-	}
-	return false, time.Duration(res[1]) * time.Microsecond
 }
 
 func (l *Redis) warn(err error) {

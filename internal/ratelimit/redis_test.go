@@ -1,6 +1,10 @@
 package ratelimit_test
 
 import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,4 +99,70 @@ func TestRedisDisabledAndDown(t *testing.T) {
 			t.Fatal("limiter limited while redis was down; want fail open")
 		}
 	}
+}
+
+// slowRedis delays every command by d, as a distant or busy Redis would.
+type slowRedis struct{ d time.Duration }
+
+func (h slowRedis) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h slowRedis) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		time.Sleep(h.d)
+		return next(ctx, cmd)
+	}
+}
+func (h slowRedis) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestRedisLimitConcurrentBatches: a burst of concurrent sends from two
+// nodes through a Redis 30 ms away. One round trip each would leave most
+// of them waiting past RedisTimeout (and allowed, failing open); batched,
+// every one is answered, the burst holds in total, and the round trips
+// are a handful.
+func TestRedisLimitConcurrentBatches(t *testing.T) {
+	const burst, perNode = 10, 50
+	opt, err := redis.ParseURL(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*ratelimit.Redis
+	for range 2 {
+		rdb := redis.NewClient(opt) // one Redis database, a client per node
+		t.Cleanup(func() { rdb.Close() })
+		rdb.AddHook(slowRedis{30 * time.Millisecond})
+		nodes = append(nodes, ratelimit.NewRedis(rdb, "msg", 1.0/3600, burst, nil))
+	}
+	var allowed, other atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, n := range nodes {
+		for i := range perNode {
+			wg.Go(func() {
+				<-start
+				key := "user-1"
+				if i%5 == 0 {
+					key = fmt.Sprintf("user-%d", 100+i) // others are not held up
+				}
+				if ok, _ := n.Allow(key, time.Now()); ok && key == "user-1" {
+					allowed.Add(1)
+				} else if ok {
+					other.Add(1)
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	if got := allowed.Load(); got != burst {
+		t.Fatalf("user-1 allowed across two nodes: got %d, want %d", got, burst)
+	}
+	if got, want := other.Load(), int64(2*perNode/5); got != want {
+		t.Fatalf("other users allowed: got %d, want %d", got, want)
+	}
+	calls := nodes[0].ScriptCalls() + nodes[1].ScriptCalls()
+	if calls > 2*perNode/4 {
+		t.Fatalf("script calls for %d requests: got %d, want a few batches", 2*perNode, calls)
+	}
+	t.Logf("%d requests, %d script calls", 2*perNode, calls)
 }
