@@ -49,6 +49,9 @@ type BusOptions struct {
 	// Clock stamps Event.PublishedAt when the publisher left it zero. If
 	// nil, the system clock.
 	Clock chatcore.Clock
+	// PublishFlushers is how many pipelines of publishes may be in flight
+	// at once (Publish). If zero, 2.
+	PublishFlushers int
 	// OnResubscribe, if set, is called (in the subscription's reader
 	// goroutine; it must not block) after a subscription came back from a
 	// lost connection. Events published during the outage are gone: a hub
@@ -84,12 +87,16 @@ func (o BusOptions) withDefaults() BusOptions {
 	if o.Clock == nil {
 		o.Clock = chatcore.SystemClock{}
 	}
+	if o.PublishFlushers <= 0 {
+		o.PublishFlushers = 2
+	}
 	return o
 }
 
 // BusStats are counters since the Bus was created, for metrics.
 type BusStats struct {
 	Published  uint64 // events published
+	Pipelines  uint64 // round trips that published them (Publish batches)
 	Received   uint64 // events handed to fn, summed over subscriptions
 	Dropped    uint64 // events dropped because a subscription's buffer was full
 	Malformed  uint64 // payloads on the channel that did not decode
@@ -109,8 +116,25 @@ type Bus struct {
 	subs   map[*subscription]struct{}
 	wg     sync.WaitGroup
 
-	published, received, dropped, malformed, reconnects atomic.Uint64
+	// Publishes waiting for a pipeline, and how many flushers run.
+	pubMu      sync.Mutex
+	pubPending []*publishReq
+	pubFlush   int
+
+	published, pipelines, received, dropped, malformed, reconnects atomic.Uint64
 }
+
+// publishReq is one queued Publish and where its result goes.
+type publishReq struct {
+	payload []byte
+	done    chan error // buffered: the flusher never blocks on it
+}
+
+// publishBatch is the most publishes one pipeline carries.
+const publishBatch = 512
+
+// publishTimeout bounds one pipeline, whatever its callers' contexts.
+const publishTimeout = 5 * time.Second
 
 var _ chatcore.Bus = (*Bus)(nil)
 
@@ -132,6 +156,13 @@ func (b *Bus) Channel() string { return b.channel }
 
 // Publish sends ev to every subscriber on every node, stamped with the
 // Clock's time when the publisher left PublishedAt zero (Event.Stamped).
+//
+// Publishes from concurrent callers share round trips, as group commit
+// does for messages: a flusher sends whatever is queued (up to 512) in one
+// pipeline, and while it is in flight the next pipeline gathers; at low
+// load a lone publish waits for nobody. Each call returns once Redis has
+// taken its event (or ctx is done: the event may still go out). Events of
+// one caller keep their order: a caller waits for each Publish to return.
 func (b *Bus) Publish(ctx context.Context, ev chatcore.Event) error {
 	b.mu.Lock()
 	closed := b.closed
@@ -144,11 +175,84 @@ func (b *Bus) Publish(ctx context.Context, ev chatcore.Event) error {
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	if err := b.client.Publish(ctx, b.channel, payload).Err(); err != nil {
-		return fmt.Errorf("publish to %s: %w", b.channel, err)
+	r := &publishReq{payload: payload, done: make(chan error, 1)}
+	b.pubMu.Lock()
+	b.pubPending = append(b.pubPending, r)
+	start := b.pubFlush < b.opts.PublishFlushers
+	if start {
+		b.pubFlush++
 	}
-	b.published.Add(1)
-	return nil
+	b.pubMu.Unlock()
+	if start {
+		go b.publishLoop()
+	}
+	select {
+	case err := <-r.done:
+		if err != nil {
+			return fmt.Errorf("publish to %s: %w", b.channel, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("publish to %s: %w", b.channel, ctx.Err())
+	}
+}
+
+// publishLoop sends pipelines until nothing is queued.
+func (b *Bus) publishLoop() {
+	for {
+		batch := b.takePublishes()
+		if batch == nil {
+			return
+		}
+		b.sendPublishes(batch)
+	}
+}
+
+// takePublishes removes up to publishBatch queued publishes, in order; nil
+// (and the flusher's turn ends) when none is queued.
+func (b *Bus) takePublishes() []*publishReq {
+	b.pubMu.Lock()
+	defer b.pubMu.Unlock()
+	if len(b.pubPending) == 0 {
+		b.pubFlush--
+		return nil
+	}
+	n := min(len(b.pubPending), publishBatch)
+	batch := make([]*publishReq, n)
+	copy(batch, b.pubPending)
+	rest := copy(b.pubPending, b.pubPending[n:])
+	clear(b.pubPending[rest:])
+	b.pubPending = b.pubPending[:rest]
+	return batch
+}
+
+// sendPublishes publishes batch in one round trip and answers each caller.
+func (b *Bus) sendPublishes(batch []*publishReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	if len(batch) == 1 {
+		err := b.client.Publish(ctx, b.channel, batch[0].payload).Err()
+		if err == nil {
+			b.published.Add(1)
+		}
+		b.pipelines.Add(1)
+		batch[0].done <- err
+		return
+	}
+	pipe := b.client.Pipeline()
+	cmds := make([]*goredis.IntCmd, len(batch))
+	for i, r := range batch {
+		cmds[i] = pipe.Publish(ctx, b.channel, r.payload)
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	b.pipelines.Add(1)
+	for i, r := range batch {
+		err := cmds[i].Err()
+		if err == nil {
+			b.published.Add(1)
+		}
+		r.done <- err
+	}
 }
 
 // Subscribe calls fn for every event published by anyone until ctx is done
@@ -225,6 +329,7 @@ func (b *Bus) Close() error {
 func (b *Bus) Stats() BusStats {
 	return BusStats{
 		Published:  b.published.Load(),
+		Pipelines:  b.pipelines.Load(),
 		Received:   b.received.Load(),
 		Dropped:    b.dropped.Load(),
 		Malformed:  b.malformed.Load(),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -357,6 +358,78 @@ func TestBusHealthCheckKeepsQuietSubscription(t *testing.T) {
 			if st := bus.Stats(); st.Reconnects != 0 {
 				t.Errorf("reconnects: got %d, want 0", st.Reconnects)
 			}
+		})
+	}
+}
+
+// slowRedis delays every round trip by d, as a distant or busy Redis would.
+type slowRedis struct{ d time.Duration }
+
+func (h slowRedis) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (h slowRedis) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		time.Sleep(h.d)
+		return next(ctx, cmd)
+	}
+}
+func (h slowRedis) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		time.Sleep(h.d)
+		return next(ctx, cmds)
+	}
+}
+
+// TestBusCoalescesConcurrentPublishes: publishes from many goroutines at
+// once share a few round trips, and every event still reaches every
+// subscriber exactly once.
+func TestBusCoalescesConcurrentPublishes(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := testContext(t)
+			prefix := uniquePrefix(t)
+			pubClient := be.open(t)
+			pubClient.AddHook(slowRedis{20 * time.Millisecond})
+			pub := newBus(t, pubClient, redis.BusOptions{Prefix: prefix})
+			sub := newBus(t, be.open(t), redis.BusOptions{Prefix: prefix})
+			const n = 100
+			got := make(collector, n)
+			if err := sub.Subscribe(ctx, got.fn); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			errs := make(chan error, n)
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					if err := pub.Publish(ctx, event(fmt.Sprintf("e%d", i), "u")); err != nil {
+						errs <- err
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatalf("publish: %v", err)
+			}
+			seen := map[string]bool{}
+			for range n {
+				var f chatcore.TypingFrame
+				if err := json.Unmarshal(got.next(t).Frame, &f); err != nil {
+					t.Fatal(err)
+				}
+				if seen[f.UserID] {
+					t.Fatalf("event %s delivered twice", f.UserID)
+				}
+				seen[f.UserID] = true
+			}
+			got.none(t, 50*time.Millisecond)
+			st := pub.Stats()
+			if st.Published != n || st.Pipelines > n/5 {
+				t.Fatalf("stats: got %+v, want %d published in a few pipelines", st, n)
+			}
+			t.Logf("%d publishes in %d round trips", st.Published, st.Pipelines)
 		})
 	}
 }
