@@ -14,7 +14,9 @@
 # Knobs: CLIENTS (1000), GROUP (10), RATE (2000), DURATION (20s),
 # SERVERS ("centrifugo serve dev": which to run, in that order),
 # RATES (e.g. "500 1000 2000 3000 4000": step each server through these rates
-# and report the highest whose p99 stays ≤ 50 ms; overrides RATE).
+# and report the highest whose p99 stays ≤ 50 ms; overrides RATE),
+# IDLE=1 (instead of sending: hold CLIENTS idle sockets on each server and
+# report its RSS per connection; e.g. IDLE=1 CLIENTS=10000 SERVERS="centrifugo serve").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +26,7 @@ RATE=${RATE:-2000}
 DURATION=${DURATION:-20s}
 SERVERS=${SERVERS:-centrifugo serve dev}
 RATES=${RATES:-$RATE}
+IDLE=${IDLE:-}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 REDIS_DB=${REDIS_DB:-7}
 WORK=$(mktemp -d /tmp/parley-fanout.XXXXXX)
@@ -61,14 +64,16 @@ bench() { # label rate url pid extra-args...
 	local out="$WORK/$label-$rate.txt" t0 t1 began ended
 	echo "== $label at $rate msg/s" | tee -a "$WORK/all.txt"
 	t0=$(pg_ticks); began=$(date +%s.%N)
+	local mode=(-no-memory)
+	[ -n "$IDLE" ] && mode=(-idle)
 	"$PARLEY" bench -url "$url" -clients "$CLIENTS" -group-size "$GROUP" -rate "$rate" -duration "$DURATION" \
-		-pid "$pid" -no-memory -source-ips 8 -users "$WORK/$label-users.json" "$@" 2>&1 | tee "$out" >> "$WORK/all.txt"
+		-pid "$pid" "${mode[@]}" -source-ips 8 -users "$WORK/$label-users.json" "$@" 2>&1 | tee "$out" >> "$WORK/all.txt"
 	t1=$(pg_ticks); ended=$(date +%s.%N)
 	# Postgres' CPU over the whole bench (setup included), % of one core.
 	awk -v a="$t0" -v b="$t1" -v s="$began" -v e="$ended" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { printf "postgres cpu %.0f%% of one core over the whole bench (setup included)\n", (b-a)/hz/(e-s)*100 }' \
 		| tee -a "$out" >> "$WORK/all.txt"
-	grep -E '^(stored|deliver|server cpu|machine)' "$out" >&2
+	grep -E '^(stored|deliver|server cpu|server rss|server go|machine)' "$out" >&2
 }
 field() { # file line-prefix field-name → value in ms
 	awk -v p="$2" -v f="$3" '$1==p { for (i=1;i<=NF;i++) if ($i==f) { v=$(i+1); sub(/s$/,"",v);
@@ -118,6 +123,19 @@ for s in $SERVERS; do
 	esac
 done
 
+if [ -n "$IDLE" ]; then
+	echo
+	kib() { awk '$1=="server" && $2=="rss" { for (i=1;i<=NF;i++) if ($i=="per") print $(i-2) }' "$1" | head -1; }
+	for l in $SERVERS; do
+		echo "$l: $(kib "$WORK/$l-$(echo $RATES | awk '{print $1}').txt") KiB of RSS per idle connection at $CLIENTS sockets"
+	done
+	c=$(kib "$WORK/centrifugo-$(echo $RATES | awk '{print $1}').txt" 2>/dev/null || true)
+	p=$(kib "$WORK/serve-$(echo $RATES | awk '{print $1}').txt" 2>/dev/null || true)
+	[ -n "$c" ] && [ -n "$p" ] && awk -v a="$p" -v b="$c" 'BEGIN { printf "serve/centrifugo idle memory per connection: %.2fx (target ≤ 0.6x)\n", a/b }'
+	echo "machine after: $(uptime)"
+	echo "full output: $WORK/all.txt"
+	exit 0
+fi
 echo
 printf '%-12s %7s %9s %9s %9s %9s %7s %7s\n' "server" "rate" "sent" "acked" "p50 ms" "p99 ms" "cpu %" "pg %"
 for l in $SERVERS; do
