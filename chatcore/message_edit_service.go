@@ -234,6 +234,10 @@ func (s *messageEditService) Delete(ctx context.Context, callerID, convID string
 	if wasLive {
 		s.publish(ctx, memberIDs(conv), EncodeFrame(MessageChangeFrame{Type: FrameMessageDeleted, Message: gone, Cursor: LiveCursor(gone.ChangeID)}), "delete message")
 	}
+	if wasLive && s.push != nil {
+		// Devices without a live socket withdraw a notification showing it.
+		s.push.MessageDeleted(gone, without(memberIDs(conv), gone.SenderID))
+	}
 	return gone, nil
 }
 

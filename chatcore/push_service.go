@@ -23,7 +23,19 @@ type PushService interface {
 	// fromDeviceID ("" when unknown) so they clear the conversation's
 	// notifications and badge.
 	ReadAdvanced(userID, conversationID string, readSeq int64, fromDeviceID string)
+	// MessageDeleted queues a silent update (reason "deleted", the
+	// message's seq) to the recipients' devices with no live socket, so
+	// they withdraw a notification that shows the message.
+	MessageDeleted(msg *Message, recipients []string)
 }
+
+// Reasons of a PushUpdate (Push.Reason).
+const (
+	// PushReasonRead: the user read up to Seq on another device.
+	PushReasonRead = "read"
+	// PushReasonDeleted: the message at Seq was deleted.
+	PushReasonDeleted = "deleted"
+)
 
 // PushStore is what the Pusher reads and prunes.
 type PushStore interface {
@@ -121,6 +133,9 @@ type event struct {
 	// read update
 	userID, convID, fromDevice string
 	readSeq                    int64
+	// deleted: msg is the deleted message, recipients may hold a
+	// notification of it
+	deleted bool
 }
 
 // userPush is what one user is due: one push to each of their non-live
@@ -158,7 +173,9 @@ type Pusher struct {
 
 	mu     sync.Mutex
 	closed bool
-	window map[string]*coalesce // key: user id + "\x00" + kind
+	window map[string]*coalesce // key: user id, kind, reason (offer)
+	// sweepAt is the window count at which offer forgets idle windows.
+	sweepAt int
 
 	metaMu sync.Mutex
 	convs  map[string]convMeta
@@ -186,6 +203,7 @@ func NewPusher(cfg PusherConfig) (*Pusher, error) {
 		events:     make(chan event, cfg.QueueSize),
 		deliveries: make(chan delivery, cfg.QueueSize),
 		window:     map[string]*coalesce{},
+		sweepAt:    windowSweepMin,
 		convs:      map[string]convMeta{},
 		names:      map[string]nameMeta{},
 		ctx:        ctx,
@@ -222,6 +240,15 @@ func (p *Pusher) ReadAdvanced(userID, conversationID string, readSeq int64, from
 		return
 	}
 	p.queueEvent(event{userID: userID, convID: conversationID, readSeq: readSeq, fromDevice: fromDeviceID}, PushUpdate)
+}
+
+// MessageDeleted queues a silent update for msg's recipients; see
+// PushService.
+func (p *Pusher) MessageDeleted(msg *Message, recipients []string) {
+	if len(recipients) == 0 || len(p.cfg.Senders) == 0 {
+		return
+	}
+	p.queueEvent(event{msg: msg, recipients: recipients, deleted: true}, PushUpdate)
 }
 
 func (p *Pusher) queueEvent(e event, kind string) {
@@ -298,13 +325,18 @@ func (p *Pusher) plan() {
 		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 		var msgs []event
 		for _, e := range batch {
-			if e.msg != nil {
+			switch {
+			case e.deleted:
+				if err := p.planDeleted(ctx, e); err != nil {
+					p.log.Error("push planning failed", slog.String("conversation_id", e.msg.ConversationID), slog.Any("error", err))
+				}
+			case e.msg != nil:
 				msgs = append(msgs, e)
-				continue
+			default:
+				p.offer(&userPush{userID: e.userID, except: e.fromDevice, push: Push{
+					Kind: PushUpdate, ConversationID: e.convID, Seq: e.readSeq, Reason: PushReasonRead,
+				}})
 			}
-			p.offer(&userPush{userID: e.userID, except: e.fromDevice, push: Push{
-				Kind: PushUpdate, ConversationID: e.convID, Seq: e.readSeq, Reason: "read",
-			}})
 		}
 		if len(msgs) > 0 {
 			if err := p.planMessages(ctx, msgs); err != nil {
@@ -372,6 +404,28 @@ func (p *Pusher) planMessages(ctx context.Context, msgs []event) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// planDeleted offers a "deleted" update to the recipients of a deleted
+// message that have a device (one query; fanOut skips live devices). No
+// notification preference applies: the update shows nothing, it only
+// takes back what a push may have shown.
+func (p *Pusher) planDeleted(ctx context.Context, e event) error {
+	devs, err := p.cfg.Store.DevicesOfUsers(ctx, e.recipients)
+	if err != nil {
+		return fmt.Errorf("devices of recipients: %w", err)
+	}
+	due := map[string]bool{}
+	for _, d := range devs {
+		if d.UserID == e.msg.SenderID || due[d.UserID] {
+			continue
+		}
+		due[d.UserID] = true
+		p.offer(&userPush{userID: d.UserID, push: Push{
+			Kind: PushUpdate, ConversationID: e.msg.ConversationID, Seq: e.msg.Seq, Reason: PushReasonDeleted,
+		}})
+	}
+	return nil
 }
 
 // planMessage pushes msg to dueUsers (recipients with a device that is
@@ -518,9 +572,18 @@ func Preview(m *Message) string {
 // as the window's pending push (replacing an older one) to send when the
 // window ends.
 func (p *Pusher) offer(up *userPush) {
-	key := up.userID + "\x00" + up.push.Kind
+	// Windows are per kind and reason, so a read never hides a deletion;
+	// deletions also per conversation, so each conversation's device
+	// learns to withdraw its notification.
+	key := up.userID + "\x00" + up.push.Kind + "\x00" + up.push.Reason
+	if up.push.Reason == PushReasonDeleted {
+		key += "\x00" + up.push.ConversationID
+	}
 	now := time.Now()
 	p.mu.Lock()
+	if len(p.window) >= p.sweepAt {
+		p.sweepWindowsLocked(now)
+	}
 	c := p.window[key]
 	if c == nil {
 		c = &coalesce{}
@@ -535,7 +598,7 @@ func (p *Pusher) offer(up *userPush) {
 	switch {
 	case c.pending == nil:
 		c.pending = up
-	case c.pending.push.ConversationID == up.push.ConversationID && c.pending.push.Seq > up.push.Seq:
+	case c.pending.push.ConversationID == up.push.ConversationID && c.pending.push.Seq > up.push.Seq && up.push.Reason != PushReasonDeleted:
 		// Planned out of order by another planner: the newer one stays.
 	default:
 		if c.pending.except != up.except {
@@ -548,6 +611,21 @@ func (p *Pusher) offer(up *userPush) {
 		c.timer = time.AfterFunc(wait, func() { p.flush(key) })
 	}
 	p.mu.Unlock()
+}
+
+// windowSweepMin is the fewest windows at which offer sweeps idle ones.
+const windowSweepMin = 10000
+
+// sweepWindowsLocked forgets windows that are closed and hold nothing, so
+// the map stays bounded by recent activity; the next sweep waits until the
+// map has doubled. p.mu is held.
+func (p *Pusher) sweepWindowsLocked(now time.Time) {
+	for k, c := range p.window {
+		if c.pending == nil && c.timer == nil && now.Sub(c.lastSent) >= p.cfg.Window {
+			delete(p.window, k)
+		}
+	}
+	p.sweepAt = max(windowSweepMin, 2*len(p.window))
 }
 
 // flush sends a window's pending push.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -382,5 +384,88 @@ func TestPreview(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPushDeletedWithdraws: deleting a message sends a silent "deleted"
+// update with the conversation and seq to the devices of the other
+// members that have no live socket — whatever their notification level —
+// with a badge that no longer counts the deleted message; a read update
+// in the same window does not hide it.
+func TestPushDeletedWithdraws(t *testing.T) {
+	f := newPushFixture(t, nil)
+	ctx := context.Background()
+	a, b, c := storetest.MustUser(t, f.store, "a"), storetest.MustUser(t, f.store, "b"), storetest.MustUser(t, f.store, "c")
+	g := storetest.MustGroup(t, f.store, "G", a, b, c)
+	storetest.MustDevice(t, f.store, a.ID, "sa", chatcore.PlatformAPNs, "a-phone")
+	bPhone := storetest.MustDevice(t, f.store, b.ID, "sb1", chatcore.PlatformAPNs, "b-phone")
+	bTablet := storetest.MustDevice(t, f.store, b.ID, "sb2", chatcore.PlatformFCM, "b-tablet")
+	cPhone := storetest.MustDevice(t, f.store, c.ID, "sc", chatcore.PlatformFCM, "c-phone")
+	_, _ = f.presence.Connect(ctx, b.ID, chatcore.DeviceConnID("conn-b", bTablet.ID))
+	if err := f.store.SetNotificationPref(ctx, chatcore.NotificationPref{ConversationID: g.ID, UserID: c.ID, Level: chatcore.NotifyNone}); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustSend(t, f.store, g.ID, a.ID, "kept", time.Now())
+	m := storetest.MustSend(t, f.store, g.ID, a.ID, "oops", time.Now())
+	if _, _, err := f.store.AdvanceReceipt(ctx, g.ID, b.ID, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.store.DeleteMessage(ctx, g.ID, m.Seq, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.pusher.ReadAdvanced(b.ID, g.ID, 1, "")
+	f.pusher.MessageDeleted(m, []string{b.ID, c.ID})
+
+	got := f.sender.waitSent(t, 3)
+	slices.SortFunc(got, func(x, y sent) int { return strings.Compare(x.Device+x.Push.Reason, y.Device+y.Push.Reason) })
+	want := []sent{
+		{Device: bPhone.ID, Push: chatcore.Push{Kind: chatcore.PushUpdate, ConversationID: g.ID, Seq: m.Seq, Badge: 0, Reason: chatcore.PushReasonDeleted}},
+		{Device: bPhone.ID, Push: chatcore.Push{Kind: chatcore.PushUpdate, ConversationID: g.ID, Seq: 1, Badge: 0, Reason: chatcore.PushReasonRead}},
+		{Device: cPhone.ID, Push: chatcore.Push{Kind: chatcore.PushUpdate, ConversationID: g.ID, Seq: m.Seq, Badge: 1, Reason: chatcore.PushReasonDeleted}}, // "kept" only
+	}
+	slices.SortFunc(want, func(x, y sent) int { return strings.Compare(x.Device+x.Push.Reason, y.Device+y.Push.Reason) })
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pushes:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// recordingPush is a PushService that records deletions.
+type recordingPush struct {
+	mu      sync.Mutex
+	deleted []string // "seq recipients"
+}
+
+func (r *recordingPush) MessageSent(*chatcore.Message, []string)    {}
+func (r *recordingPush) ReadAdvanced(string, string, int64, string) {}
+func (r *recordingPush) MessageDeleted(m *chatcore.Message, to []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	to = slices.Sorted(slices.Values(to))
+	r.deleted = append(r.deleted, fmt.Sprint(m.ConversationID, " ", m.Seq, " ", to))
+}
+
+// TestDeleteWakesDevices: deleting a message hands it to the push
+// service once, for every member but its sender (a group admin deleting
+// someone else's message included), so their devices withdraw it;
+// deleting it again sends nothing more.
+func TestDeleteWakesDevices(t *testing.T) {
+	rec := &recordingPush{}
+	h := newHarness(t, func(c *chatcore.ServiceConfig) { c.Push = rec })
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	m, _, err := h.svc.Messages.Send(ctx, tr.b.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "x", Body: "oops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := h.svc.Edits.Delete(ctx, tr.a.ID, tr.group.ID, m.Seq); err != nil { // alice created the group: its owner
+			t.Fatal(err)
+		}
+	}
+	want := []string{fmt.Sprint(tr.group.ID, " ", m.Seq, " ", slices.Sorted(slices.Values([]string{tr.a.ID, tr.c.ID})))}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if fmt.Sprint(rec.deleted) != fmt.Sprint(want) {
+		t.Errorf("deletions pushed: got %v, want %v", rec.deleted, want)
 	}
 }

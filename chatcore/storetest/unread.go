@@ -7,8 +7,9 @@ import (
 	"github.com/parley-chat/parley/chatcore"
 )
 
-// testUnreadSkipsSystemAndOwn: system messages (someone joined, a rename)
-// and the reader's own messages never count as unread — not in the
+// testUnreadSkipsSystemAndOwn: system messages (someone joined, a rename),
+// deleted messages (tombstones) and the reader's own messages never count
+// as unread — not in the
 // conversation list (which the sync feed's fresh device gets), not in one
 // conversation's view, not in the push badge's total.
 func testUnreadSkipsSystemAndOwn(t *testing.T, s chatcore.Store) {
@@ -29,6 +30,10 @@ func testUnreadSkipsSystemAndOwn(t *testing.T, s chatcore.Store) {
 	MustSend(t, s, g.ID, b.ID, "from ulf", at(3*time.Second)) // b's own
 	system(c, chatcore.SystemEvent{Event: chatcore.SystemMemberLeft}, 4*time.Second)
 	system(b, chatcore.SystemEvent{Event: chatcore.SystemMemberLeft}, 5*time.Second)
+	gone := MustSend(t, s, g.ID, c.ID, "taken back", at(6*time.Second))
+	if _, _, err := s.DeleteMessage(ctx(t), g.ID, gone.Seq, at(7*time.Second)); err != nil {
+		t.Fatalf("delete message: %v", err)
+	}
 
 	// b: only uri's text is unread. a: uri's and ulf's texts.
 	for _, tc := range []struct {

@@ -297,10 +297,11 @@ GROUP BY m.conversation_id`, append([]any{userID}, args...)...)
 }
 
 // unreadFilter is the condition a message m must meet to count as unread
-// for member $1: someone else wrote it, and it is not a system message
-// (joins, leaves, renames are shown but never counted). Every unread count
-// uses it: conversation views, the sync feed's list, the push badge.
-const unreadFilter = `m.sender_id <> $1 AND m.kind <> '` + string(chatcore.MessageSystem) + `'`
+// for member $1: someone else wrote it, it is not a system message (joins,
+// leaves, renames are shown but never counted) and it was not deleted (a
+// tombstone has nothing to read). Every unread count uses it: conversation
+// views, the sync feed's list, the push badge.
+const unreadFilter = `m.sender_id <> $1 AND m.kind <> '` + string(chatcore.MessageSystem) + `' AND m.deleted_at IS NULL`
 
 // fillMembers loads the members of convs in one query.
 func (s *Store) fillMembers(ctx context.Context, q queryer, convs []*chatcore.Conversation) error {

@@ -200,7 +200,8 @@ WHERE conversation_id = $1 AND `+cond, append([]any{conversationID}, args...)...
 	return out, rows.Err()
 }
 
-// UnreadCount counts messages from others (system messages excepted)
+// UnreadCount counts messages from others (system messages and
+// tombstones excepted)
 // after the user's read position
 // in all their conversations, stopping at limit so a huge backlog costs no
 // more than limit index entries.
