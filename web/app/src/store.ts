@@ -65,7 +65,14 @@ export class AppStore {
         this.outbox.set(m.clientId, m);
         this.changed();
       }),
-      c.on("receipt", () => this.changed()),
+      c.on("receipt", (r) => {
+        // Read on another of your devices (sync carries your own receipts).
+        const conv = this.conversations.get(r.conversationId);
+        if (conv && r.userId === this.me?.id && r.readSeq >= conv.last_seq && conv.unread_count) {
+          this.conversations.set(conv.id, { ...conv, unread_count: 0 });
+        }
+        this.changed();
+      }),
       c.on("typing", () => this.changed()),
       c.on("presence", (p) => {
         this.presence.set(p.userId, { user_id: p.userId, status: p.status, last_seen: p.lastSeen });

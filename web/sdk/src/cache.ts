@@ -100,14 +100,14 @@ export class MessageCache {
 
   /**
    * setConversation records a conversation's members and receipts. The
-   * first time a conversation is seen, catch-up starts from its current
-   * last_seq (older messages are history, paged on demand).
+   * first time the conversation itself is seen (perhaps after a message of
+   * it), what is new starts after its current last_seq (older messages are
+   * history, paged on demand; a change to one of them is an update).
    */
   setConversation(conv: Conversation): void {
-    const known = this.convs.has(conv.id);
     const c = this.conv(conv.id);
+    if (!c.conversation) c.lastSeq = Math.max(c.lastSeq, conv.last_seq);
     c.conversation = conv;
-    if (!known) c.lastSeq = Math.max(c.lastSeq, conv.last_seq);
     for (const m of conv.members) this.mergeReceipt(conv.id, m.user_id, m.delivered_seq, m.read_seq);
   }
 

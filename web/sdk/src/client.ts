@@ -23,6 +23,8 @@ export interface ClientOptions {
   storage?: TokenStorage;
   /** Where the sync cursor is kept per user (browsers: localStorageSync()). Default: memory only. */
   syncStorage?: SyncStorage;
+  /** Changes per sync page (1–500). Default 200. */
+  syncPageSize?: number;
   /** Edit, delete and react frames without an answer after this long go over HTTP. Default 10 s. */
   requestTimeoutMs?: number;
   /** WebSocket factory. Default: `new globalThis.WebSocket(url)`. */
@@ -89,6 +91,12 @@ const SYNC_PAGE = 200;
 /** Frames that carry a sync cursor: held back while catch-up runs, then applied in order. */
 const SYNCED_FRAMES = new Set(["message", "message_edited", "message_deleted", "reaction", "receipt", "attachment"]);
 
+/** One catch-up: what was held when it began, and the new messages it found. */
+interface CatchUpRun {
+  horizon: Map<string, number>;
+  fresh: Map<string, Message>;
+}
+
 interface PendingRequest {
   resolve: (m: Message) => void;
   reject: (e: ParleyError) => void;
@@ -126,6 +134,7 @@ export class Client extends Emitter<ClientEvents> {
   private catchingUp = false;
   private held: ServerFrame[] = [];
   private requests = new Map<string, PendingRequest>();
+  private run: CatchUpRun | null = null;
   private requestSeq = 0;
 
   constructor(opts: ClientOptions) {
@@ -292,13 +301,20 @@ export class Client extends Emitter<ClientEvents> {
     this.held = [];
     try {
       await this.catchUp();
-    } finally {
+    } catch (err) {
+      // The held frames are dropped, not applied: their cursors would
+      // skip what the failed sync did not bring. The next socket syncs again.
       if (gen === this.syncGen) {
         this.catchingUp = false;
-        const held = this.held;
         this.held = [];
-        for (const f of held) this.frame(f);
       }
+      throw err;
+    }
+    if (gen === this.syncGen) {
+      this.catchingUp = false;
+      const held = this.held;
+      this.held = [];
+      for (const f of held) this.frame(f);
     }
     this.outboxOpen = true;
     this.outbox.flush();
@@ -336,20 +352,38 @@ export class Client extends Emitter<ClientEvents> {
    * gone it drops everything held, emits `resync`, and starts again fresh.
    */
   async catchUp(): Promise<void> {
+    // Messages new to this client are gathered and reported in seq order at
+    // the end: sync puts a message where it last changed (one sent and then
+    // edited comes after later ones), so "new" means past what was held
+    // when the catch-up began, not past what an earlier page brought.
+    const run: CatchUpRun = { horizon: new Map(this.cache.ids().map((id) => [id, this.cache.lastSeq(id)])), fresh: new Map() };
+    this.run = run;
+    try {
+      await this.syncPages(run);
+    } finally {
+      if (this.run === run) this.run = null;
+      const news = [...run.fresh.values()].sort((a, b) => (a.conversation_id === b.conversation_id ? a.seq - b.seq : a.conversation_id < b.conversation_id ? -1 : 1));
+      for (const m of news) this.incoming(m);
+    }
+  }
+
+  private async syncPages(run: CatchUpRun): Promise<void> {
     let since = await this.loadCursor();
     for (let page = 0; page < 10_000; page++) {
       let reply: SyncReply;
       try {
-        reply = await this.api.sync({ since: since ?? undefined, limit: SYNC_PAGE });
+        reply = await this.api.sync({ since: since ?? undefined, limit: this.o.syncPageSize ?? SYNC_PAGE });
       } catch (err) {
         if ((err as ParleyError).code === "gone" && since) {
           this.resync();
+          run.horizon.clear();
+          run.fresh.clear();
           since = null;
           continue;
         }
         throw err;
       }
-      if (!since) await this.applyFresh(reply);
+      if (!since) await this.applyFresh(reply, run);
       for (const ch of reply.changes) this.applyChange(ch);
       this.saveCursor(reply.cursor);
       // A fresh device continues from its new cursor once (changes made
@@ -365,13 +399,15 @@ export class Client extends Emitter<ClientEvents> {
     this.emit("resync", {});
   }
 
-  private async applyFresh(reply: SyncReply): Promise<void> {
+  private async applyFresh(reply: SyncReply, run: CatchUpRun): Promise<void> {
     const convs = reply.has_more ? await this.listAllConversations() : reply.conversations ?? [];
     for (const c of convs) {
       const known = this.cache.has(c.id);
       const held = this.cache.lastSeq(c.id);
       this.cache.setConversation(c);
       if (known && c.last_seq > held) await this.fetchAfter(c.id, held);
+      // What the list covers is history, not news.
+      run.horizon.set(c.id, Math.max(run.horizon.get(c.id) ?? 0, c.last_seq));
       this.emit("conversation", c);
     }
   }
@@ -405,6 +441,12 @@ export class Client extends Emitter<ClientEvents> {
    * client started from) → `messageUpdated` when it changed.
    */
   private applyMessage(m: Message): void {
+    const key = `${m.conversation_id}/${m.seq}`;
+    const run = this.run;
+    if (run && (run.fresh.has(key) || (!this.cache.get(m.conversation_id, m.seq) && m.seq > (run.horizon.get(m.conversation_id) ?? 0)))) {
+      run.fresh.set(key, m);
+      return;
+    }
     const isNew = !this.cache.get(m.conversation_id, m.seq) && (!this.cache.has(m.conversation_id) || m.seq > this.cache.lastSeq(m.conversation_id));
     if (isNew) {
       this.incoming(m);

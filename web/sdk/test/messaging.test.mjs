@@ -39,6 +39,7 @@ function newClient(o = {}) {
     storage: o.storage ?? memoryTokens(),
     syncStorage: o.syncStorage ?? memorySync(),
     uploadTransport: o.uploadTransport ?? nodeTransport,
+    syncPageSize: o.syncPageSize,
     fetch: (url, init) => {
       if (url.includes("/v1/sync")) ctl.syncURLs.push(url);
       return fetch(url, init);
@@ -196,6 +197,32 @@ describe("messaging against parley dev", () => {
     assert.equal(seen2.get(conv.id, m3.seq)?.body, "third, edited");
     alice.disconnect();
     bob2.disconnect();
+  });
+
+  test("sync pages: many changes while away come in has_more pages, each from the cursor of the one before", async () => {
+    const { client: alice } = await signUp("alice");
+    const { client: bob, ctl } = await signUp("bob", { syncPageSize: 4 });
+    const conv = await alice.openDirect(bob.user.id);
+    bob.connect();
+    await connected(bob);
+    const seen = track(bob);
+    ctl.blocked = true;
+    ctl.kill();
+    await waitFor(() => bob.state === "reconnecting", 5_000, "bob reconnecting");
+    const sent = [];
+    for (let i = 0; i < 9; i++) sent.push((await alice.api.sendHTTP(conv.id, { client_id: `p-${i}`, body: `page ${i}` })).message);
+    await alice.api.editMessage(conv.id, sent[0].seq, "page 0, edited");
+    const before = ctl.syncURLs.length;
+    ctl.blocked = false;
+    await connected(bob);
+    const urls = ctl.syncURLs.slice(before);
+    assert.ok(urls.length >= 3, `10 changes in pages of 4: ${urls.length} requests`);
+    assert.ok(urls.every((u) => u.includes("limit=4")));
+    for (let i = 0; i < 9; i++) assert.equal(seen.get(conv.id, sent[i].seq)?.body, i === 0 ? "page 0, edited" : `page ${i}`);
+    const firstConnected = seen.log.indexOf("state:connected");
+    const news = seen.log.slice(0, firstConnected).filter((l) => l.startsWith("message:"));
+    assert.deepEqual(news, sent.map((m) => `message:${m.seq}`), "each new message once, in order");
+    bob.disconnect();
   });
 
   test("a cursor the server no longer knows (410 gone: restored database) resyncs from scratch", async () => {
