@@ -37,6 +37,18 @@ const (
 	PushReasonDeleted = "deleted"
 )
 
+// CollapseKey is the provider's collapse id of p (APNs apns-collapse-id,
+// FCM collapse_key): the conversation, so a newer alert or read replaces
+// an older one of the same conversation still waiting for the device — but
+// a deletion's own key, so it never replaces an alert of another message
+// of that conversation.
+func (p Push) CollapseKey() string {
+	if p.Kind == PushUpdate && p.Reason == PushReasonDeleted {
+		return p.ConversationID + ":" + PushReasonDeleted
+	}
+	return p.ConversationID
+}
+
 // PushStore is what the Pusher reads and prunes.
 type PushStore interface {
 	DeviceStore

@@ -139,7 +139,7 @@ func (s *Sender) notification(d chatcore.Device, p chatcore.Push) (*apns2.Notifi
 		DeviceToken: d.Token,
 		Topic:       topic,
 		Payload:     body,
-		CollapseID:  collapseID(p.ConversationID),
+		CollapseID:  collapseID(p.CollapseKey()),
 	}
 	if p.Kind == chatcore.PushMessage {
 		n.PushType = apns2.PushTypeAlert
@@ -151,12 +151,13 @@ func (s *Sender) notification(d chatcore.Device, p chatcore.Push) (*apns2.Notifi
 	return n, nil
 }
 
-// collapseID keeps the header within APNs's 64-byte limit (a UUID is 36).
-func collapseID(conversationID string) string {
-	if len(conversationID) > 64 {
-		return conversationID[:64]
+// collapseID keeps the header within APNs's 64-byte limit (a UUID is 36,
+// a deletion's key 44).
+func collapseID(key string) string {
+	if len(key) > 64 {
+		return key[:64]
 	}
-	return conversationID
+	return key
 }
 
 // Aps is the "aps" dictionary of a payload.

@@ -93,6 +93,29 @@ func TestSendUpdateIsBackground(t *testing.T) {
 	}
 }
 
+// TestSendDeletedUpdate: a deletion is a background push carrying the
+// conversation, seq and reason, under a collapse id of its own (not the
+// conversation's, which the message alerts use).
+func TestSendDeletedUpdate(t *testing.T) {
+	s, srv := newSender(t)
+	conv := "0191f7c2-6a3e-7c4b-9a51-2f0d5e8b7c11"
+	p := chatcore.Push{Kind: chatcore.PushUpdate, ConversationID: conv, Seq: 7, Badge: 2, Reason: chatcore.PushReasonDeleted}
+	if err := s.Send(context.Background(), device("bb03"), p); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	r := srv.Requests()[0]
+	if r.PushType != "background" || r.Priority != "5" || r.CollapseID != conv+":deleted" {
+		t.Errorf("push type %q priority %q collapse id %q, want background 5 %s:deleted", r.PushType, r.Priority, r.CollapseID, conv)
+	}
+	want := map[string]any{
+		"aps":             map[string]any{"content-available": float64(1)},
+		"conversation_id": conv, "seq": float64(7), "unread": float64(2), "reason": "deleted",
+	}
+	if d := cmp.Diff(want, r.Payload()); d != "" {
+		t.Errorf("payload (-want +got):\n%s", d)
+	}
+}
+
 func TestOutcomes(t *testing.T) {
 	s, srv := newSender(t)
 	srv.Respond("dead01", apnstest.Answer{Status: 410, Reason: "Unregistered"})

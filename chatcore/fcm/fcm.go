@@ -266,6 +266,6 @@ func (s *Sender) Message(d chatcore.Device, p chatcore.Push) Message {
 	if p.Reason != "" {
 		data["reason"] = p.Reason
 	}
-	m.Android = &AndroidConfig{Priority: "NORMAL", CollapseKey: p.ConversationID}
+	m.Android = &AndroidConfig{Priority: "NORMAL", CollapseKey: p.CollapseKey()}
 	return m
 }

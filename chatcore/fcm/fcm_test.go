@@ -68,6 +68,25 @@ func TestSendUpdateIsDataOnlyNormal(t *testing.T) {
 	}
 }
 
+// TestSendDeletedUpdate: a deletion is a data-only update with the
+// conversation and seq, under a collapse key of its own so it never
+// replaces a message alert of the conversation waiting for the device.
+func TestSendDeletedUpdate(t *testing.T) {
+	s, srv := newSender(t)
+	p := chatcore.Push{Kind: chatcore.PushUpdate, ConversationID: "c-1", Seq: 7, Badge: 2, Reason: chatcore.PushReasonDeleted}
+	if err := s.Send(context.Background(), device("tok-3"), p); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	want := map[string]any{
+		"token":   "tok-3",
+		"data":    map[string]any{"kind": "update", "conversation_id": "c-1", "seq": "7", "unread": "2", "reason": "deleted"},
+		"android": map[string]any{"priority": "NORMAL", "collapse_key": "c-1:deleted"},
+	}
+	if d := cmp.Diff(want, srv.Sends()[0].Message); d != "" {
+		t.Errorf("message (-want +got):\n%s", d)
+	}
+}
+
 func TestOutcomes(t *testing.T) {
 	s, srv := newSender(t)
 	srv.Respond("dead", fcmtest.Unregistered)

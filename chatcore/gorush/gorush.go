@@ -140,7 +140,7 @@ func (s *Sender) Notification(d chatcore.Device, p chatcore.Push) Notification {
 		n.Development = !n.Production
 	} else {
 		n.Platform = PlatformAndroid
-		n.CollapseKey = p.ConversationID
+		n.CollapseKey = p.CollapseKey()
 	}
 	if p.Kind == chatcore.PushMessage {
 		badge := p.Badge
