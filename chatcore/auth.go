@@ -218,6 +218,11 @@ func (s *authService) Refresh(ctx context.Context, refreshToken string) (*AuthRe
 	case EUnauthorized:
 		s.log.LogAttrs(ctx, slog.LevelWarn, "chatcore: refresh token reused; family revoked",
 			slog.String("token_hash_prefix", hash[:12]))
+		// The session's sockets close too (4012), the replayer's and the
+		// owner's alike: either may be the thief.
+		if rt, err := s.store.RefreshTokenByHash(ctx, hash); err == nil {
+			s.closeSessionSockets(ctx, rt.UserID, []string{rt.FamilyID}, CloseSessionRevoked)
+		}
 		return nil, Errorf(EUnauthorized, msgRefreshTokenReuse)
 	default:
 		return nil, internalError("refresh", err)

@@ -34,22 +34,33 @@ func (s *socket) alive(what string) {
 // TestRevokedSessionSocketsCloseOnEveryNodeE2E: alice has three sessions
 // with sockets on two nodes. Revoking one session from node A closes its
 // socket on node B with 4012 session_revoked at once, while the sockets
-// of her other sessions stay; a password change closes the sockets of
-// every other session, and logging out closes the session's own.
+// of her other sessions stay; a replayed refresh token and a password
+// change close the sockets of the sessions they revoke, and logging out
+// closes the session's own.
 func TestRevokedSessionSocketsCloseOnEveryNodeE2E(t *testing.T) {
-	env := serveEnv(t)
+	env := serveEnv(t, "PARLEY_AUTH_PER_MINUTE=-1") // ten logins, refreshes and logouts: more than a burst
 	nodeA := start(t, env, nil, "serve", "-addr", "127.0.0.1:0")
 	nodeB := start(t, env, nil, "serve", "-addr", "127.0.0.1:0")
 	register(t, nodeA.URL, "alice")
 	laptop, laptopRefresh := session(t, nodeA.URL, "alice")
 	phone, _ := session(t, nodeB.URL, "alice")
 	tablet, tabletRefresh := session(t, nodeB.URL, "alice")
+	watch, watchRefresh := session(t, nodeA.URL, "alice")
 
 	laptopOnB := laptop.on(nodeB.URL).dial()
 	laptopOnA := laptop.dial()
 	phoneOnB := phone.dial()
 	tabletOnB := tablet.dial()
 	tabletOnA := tablet.on(nodeA.URL).dial()
+	watchOnB := watch.on(nodeB.URL).dial()
+
+	// A replayed refresh token revokes its session: its socket closes too.
+	anon := &client{t: t, base: nodeA.URL}
+	anon.do("POST", "/v1/auth/refresh", map[string]string{"refresh_token": watchRefresh}, http.StatusOK, nil)
+	anon.do("POST", "/v1/auth/refresh", map[string]string{"refresh_token": watchRefresh}, http.StatusUnauthorized, nil)
+	if st := watchOnB.closeStatus(); st != 4012 {
+		t.Fatalf("replayed session's socket on node B closed with %d, want 4012", st)
+	}
 
 	laptop.do("DELETE", "/v1/me/sessions/"+phone.currentSession(), nil, http.StatusNoContent, nil)
 	if st := phoneOnB.closeStatus(); st != 4012 {
@@ -70,7 +81,6 @@ func TestRevokedSessionSocketsCloseOnEveryNodeE2E(t *testing.T) {
 	laptopOnA.alive("laptop on A after the password change")
 	// Logging out a revoked session changes nothing for the others; the
 	// laptop's own logout closes its sockets on both nodes.
-	anon := &client{t: t, base: nodeA.URL}
 	anon.do("POST", "/v1/auth/logout", map[string]string{"refresh_token": tabletRefresh}, http.StatusNoContent, nil)
 	laptopOnB.alive("laptop on B after another session's logout")
 	anon.do("POST", "/v1/auth/logout", map[string]string{"refresh_token": laptopRefresh}, http.StatusNoContent, nil)
