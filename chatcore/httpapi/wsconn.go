@@ -262,11 +262,25 @@ func (c *wsConn) writeLoop() {
 				return
 			}
 		}
+		if c.raw != nil {
+			// Pings and the close frame bring their own timeouts.
+			_ = c.raw.SetWriteDeadline(time.Time{})
+		}
 		c.recycle(batch)
 	}
 }
 
+// write sends one frame within WriteTimeout. On a hijacked connection the
+// bound is a write deadline on it, renewed per frame: a context with a
+// timeout would cost a timer, a context and the library's AfterFunc for
+// every frame of every recipient.
 func (c *wsConn) write(frame []byte) error {
+	if c.raw != nil {
+		if err := c.raw.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
+			return err
+		}
+		return c.ws.Write(context.Background(), websocket.MessageText, frame)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.WriteTimeout)
 	defer cancel()
 	return c.ws.Write(ctx, websocket.MessageText, frame)
