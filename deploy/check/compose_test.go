@@ -43,6 +43,11 @@ func TestCompose(t *testing.T) {
 	if got := p.ServiceNames(); !slices.Equal(sorted(got), want) {
 		t.Fatalf("services: got %v, want %v", sorted(got), want)
 	}
+	for _, name := range []string{"chat-1", "chat-2"} {
+		if v := p.Services[name].Environment["PARLEY_WEB"]; v == nil || *v != "true" {
+			t.Errorf("%s: PARLEY_WEB = %v, want \"true\" (the image carries the web client; serve it)", name, v)
+		}
+	}
 	oneShot := map[string]bool{"migrate": true, "minio-init": true}
 	subcommands := []string{"serve", "worker", "migrate"}
 	for name, s := range p.Services {
