@@ -76,8 +76,9 @@ type MessageStore interface {
 	// nothing changes. attachmentIDs are linked to the message in the same
 	// transaction; each must belong to the sender and be completed
 	// (processing, ready or failed), else EInvalid and nothing is stored.
-	// A sender who is not a member is refused with EForbidden (system
-	// messages excepted): the services' member lists may be cached, the
+	// A sender who is not a member, or whom the other member of a direct
+	// conversation blocks, is refused with EForbidden (system messages
+	// excepted): the services' member lists and blocks may be cached, the
 	// store is the authority. ENotFound: no such conversation.
 	AppendMessage(ctx context.Context, m *Message, attachmentIDs []string) (msg *Message, created bool, err error)
 	// ListMessages returns a page of history with attachments.

@@ -200,9 +200,11 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 	msg, created, err := s.store.AppendMessage(ctx, m, req.AttachmentIDs)
 	if err != nil {
 		switch ErrorCode(err) {
-		case EInvalid, ETooLarge, EConflict:
+		case EInvalid, ETooLarge, EConflict, EForbidden:
+			// EForbidden: removed, or blocked in a direct conversation,
+			// since the (maybe cached) check above; the store says which.
 			return nil, false, err
-		case EForbidden, ENotFound: // removed since the (maybe cached) membership check
+		case ENotFound: // removed since the (maybe cached) membership check
 			return nil, false, Errorf(EForbidden, "not a member of this conversation")
 		}
 		return nil, false, internalError("send message", err, slog.String("conversation_id", req.ConversationID))

@@ -14,8 +14,9 @@ import (
 // conversation_id, client_id, sender_id, body, reply_to_seq, created_at,
 // kind, mentions, system, location). Messages whose client_id their sender
 // already used in the conversation are left out, and so are those (but
-// system messages) whose sender is not a member: the send path's member
-// lists are cached, the authority is this statement. Each conversation's row
+// system messages) whose sender is not a member, or is blocked by the
+// other member of a direct conversation: the send path's member lists and
+// blocks are cached, the authority is this statement. Each conversation's row
 // is locked in id order (so two nodes' batches cannot deadlock), its
 // last_seq raised by its count of new messages, and the messages numbered
 // after the old last_seq in batch order. A concurrent duplicate that
@@ -29,8 +30,12 @@ const appendBatchSQL = `WITH input AS (
 	SELECT i.* FROM input i WHERE NOT EXISTS (
 		SELECT 1 FROM messages m
 		WHERE m.conversation_id = i.conversation_id AND m.sender_id = i.sender_id AND m.client_id = NULLIF(i.client_id, ''))
-	AND (i.kind = 'system' OR EXISTS (
-		SELECT 1 FROM members mb WHERE mb.conversation_id = i.conversation_id AND mb.user_id = i.sender_id))
+	AND (i.kind = 'system' OR (EXISTS (
+		SELECT 1 FROM members mb WHERE mb.conversation_id = i.conversation_id AND mb.user_id = i.sender_id)
+	AND NOT EXISTS (
+		SELECT 1 FROM conversations cv JOIN members o ON o.conversation_id = cv.id
+		JOIN blocks b ON b.blocker_id = o.user_id AND b.blocked_id = i.sender_id
+		WHERE cv.id = i.conversation_id AND cv.kind = 'direct')))
 ), counts AS (
 	SELECT conversation_id, count(*) AS n, max(created_at) AS at FROM fresh GROUP BY conversation_id
 ), locked AS (

@@ -51,7 +51,8 @@ const migrationLockID int64 = 0x7061726c6579
 // appendMessageSQL stores a message in one statement and one round trip:
 // the CTE raises last_seq under the conversation's row lock (which orders
 // concurrent senders), and the INSERT uses it. A sender who is not a
-// member (system messages aside) matches no row, nor does a retry whose
+// member, or whom the other member of a direct conversation blocks
+// (system messages aside), matches no row, nor does a retry whose
 // client_id is already stored (sqlstore then returns the original); one
 // racing a concurrent twice hits the unique index, which fails the whole
 // statement, so no seq is consumed either way.
@@ -59,7 +60,10 @@ const appendMessageSQL = `WITH c AS (
 	UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $7
 	WHERE id = $2 AND NOT EXISTS (
 		SELECT 1 FROM messages WHERE conversation_id = $2 AND sender_id = $4::text AND client_id = NULLIF($3::text, ''))
-	AND ($8::text = 'system' OR EXISTS (SELECT 1 FROM members WHERE conversation_id = $2 AND user_id = $4::text))
+	AND ($8::text = 'system' OR (EXISTS (SELECT 1 FROM members WHERE conversation_id = $2 AND user_id = $4::text)
+		AND NOT EXISTS (SELECT 1 FROM conversations cv JOIN members o ON o.conversation_id = cv.id
+			JOIN blocks b ON b.blocker_id = o.user_id AND b.blocked_id = $4::text
+			WHERE cv.id = $2 AND cv.kind = 'direct')))
 	RETURNING last_seq
 )
 INSERT INTO messages (id, conversation_id, seq, client_id, sender_id, body, reply_to_seq, created_at, kind, mentions, system, location)

@@ -91,6 +91,20 @@ func testGroupCommitNotMember(t *testing.T, a GroupCommitAdapter) {
 		t.Fatalf("last seq: got %d, want 2", got)
 	}
 
+	// A blocked sender in a direct conversation, in a batch.
+	d := MustDirect(t, s, us[0], us[1])
+	if _, err := s.(chatcore.BlockStore).PutBlock(ctx(t), us[1].ID, us[0].ID, t0, 100); err != nil {
+		t.Fatalf("put block: %v", err)
+	}
+	res = sendAll(t, s, []*chatcore.Message{
+		newMessage(d.ID, us[0].ID, uuid.NewString(), "blocked", t0),
+		newMessage(d.ID, us[1].ID, uuid.NewString(), "blocker", t0),
+	})
+	wantCode(t, res[0].err, chatcore.EForbidden)
+	if res[1].err != nil || res[1].msg.Seq != 1 {
+		t.Fatalf("the blocker's message in the same batch: got %+v %v, want seq 1", res[1].msg, res[1].err)
+	}
+
 	// Without group commit, each message alone: the same.
 	off := a.Open(t)
 	off.SetGroupCommit(sqlstore.GroupCommit{Off: true})
@@ -105,4 +119,34 @@ func testGroupCommitNotMember(t *testing.T, a GroupCommitAdapter) {
 	if got := lastSeq(t, off, c.ID, us[0].ID); got != 1 {
 		t.Fatalf("last seq without group commit: got %d, want 1", got)
 	}
+}
+
+// testAppendMessageBlocked: in a direct conversation the append refuses a
+// sender whom the other member blocks (the services' view of blocks may be
+// cached); groups are not affected, nor the blocker's own messages.
+func testAppendMessageBlocked(t *testing.T, s chatcore.Store) {
+	bs, ok := s.(chatcore.BlockStore)
+	if !ok {
+		t.Fatalf("%T keeps no blocks", s)
+	}
+	a, b := MustUser(t, s, "blocked"), MustUser(t, s, "blocker")
+	d := MustDirect(t, s, a, b)
+	g := MustGroup(t, s, "Both", a, b)
+	MustSend(t, s, d.ID, a.ID, "before", t0)
+	if _, err := bs.PutBlock(ctx(t), b.ID, a.ID, t0, 100); err != nil {
+		t.Fatalf("put block: %v", err)
+	}
+	for _, clientID := range []string{uuid.NewString(), ""} {
+		_, _, err := s.AppendMessage(ctx(t), newMessage(d.ID, a.ID, clientID, "still there?", t0), nil)
+		wantCode(t, err, chatcore.EForbidden)
+	}
+	MustSend(t, s, d.ID, b.ID, "the blocker may write", t0)
+	MustSend(t, s, g.ID, a.ID, "groups are not refused", t0)
+	if got := lastSeq(t, s, d.ID, a.ID); got != 2 {
+		t.Fatalf("direct last seq: got %d, want 2", got)
+	}
+	if _, err := bs.DeleteBlock(ctx(t), b.ID, a.ID); err != nil {
+		t.Fatalf("delete block: %v", err)
+	}
+	MustSend(t, s, d.ID, a.ID, "after unblock", t0)
 }

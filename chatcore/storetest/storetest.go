@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) chatcore.Store) {
 		{"AppendMessageDedupConcurrent", testAppendMessageDedupConcurrent},
 		{"AppendMessageAttachments", testAppendMessageAttachments},
 		{"AppendMessageNotMember", testAppendMessageNotMember},
+		{"AppendMessageBlocked", testAppendMessageBlocked},
 		{"ListMessages", testListMessages},
 		{"ListConversations", testListConversations},
 		{"AdvanceReceipt", testAdvanceReceipt},

@@ -186,20 +186,27 @@ func errNotMember() error {
 	return chatcore.Errorf(chatcore.EForbidden, "not a member of this conversation")
 }
 
-// checkAppendable returns ENotFound when m's conversation does not exist
-// and EForbidden when its sender is not a member (system messages, written
-// by the server, may name one who just left).
+// checkAppendable returns ENotFound when m's conversation does not exist,
+// EForbidden when its sender is not a member or, in a direct conversation,
+// is blocked by the other member (system messages, written by the server,
+// may name one who just left).
 func (s *Store) checkAppendable(ctx context.Context, q queryer, m *chatcore.Message) error {
-	var exists, member bool
+	var exists, member, blocked bool
 	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1),
-	EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2)`, m.ConversationID, m.SenderID).Scan(&exists, &member)
+	EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2),
+	EXISTS (SELECT 1 FROM conversations cv JOIN members o ON o.conversation_id = cv.id
+		JOIN blocks b ON b.blocker_id = o.user_id AND b.blocked_id = $2
+		WHERE cv.id = $1 AND cv.kind = 'direct')`, m.ConversationID, m.SenderID).Scan(&exists, &member, &blocked)
 	switch {
 	case err != nil:
 		return fmt.Errorf("append message: %w", err)
 	case !exists:
 		return chatcore.Errorf(chatcore.ENotFound, "no conversation %s", m.ConversationID)
-	case !member && m.Kind != chatcore.MessageSystem:
+	case m.Kind == chatcore.MessageSystem:
+	case !member:
 		return errNotMember()
+	case blocked:
+		return chatcore.Errorf(chatcore.EForbidden, "this user does not accept messages from you")
 	}
 	return nil
 }
