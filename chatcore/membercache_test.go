@@ -159,6 +159,38 @@ func TestMemberCacheResync(t *testing.T) {
 	}
 }
 
+// TestMemberCacheAccountDisabled: disabling an account drops every entry
+// (the node that disables at once, the others when its sockets' close
+// event arrives).
+func TestMemberCacheAccountDisabled(t *testing.T) {
+	cs := &countingStore{DB: MustOpenStore(t).(*sqlite.DB)}
+	h := newHarnessOn(t, cs, inmem.NewBus())
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	root, err := h.svc.Auth.EnsureAdmin(ctx, "root", "password-root", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(clientID string) {
+		t.Helper()
+		if _, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: clientID, Body: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("1")
+	send("2")
+	if got := cs.membersBlocking.Load(); got != 1 {
+		t.Fatalf("before: got %d membership queries, want 1", got)
+	}
+	if _, err := h.svc.Moderation.DisableUser(ctx, root.ID, tr.c.ID); err != nil {
+		t.Fatal(err)
+	}
+	send("3")
+	if got := cs.membersBlocking.Load(); got != 2 {
+		t.Fatalf("after disabling carol: got %d membership queries, want 2", got)
+	}
+}
+
 // TestMemberCacheTwoNodes: two nodes on one Postgres and the real Redis.
 // Node B has cached the group's members; a removal on node A makes node B
 // refuse the removed member's send at once (the append checks
