@@ -20,6 +20,11 @@ import (
 // gathers, so under load a commit (one WAL flush on Postgres) covers many
 // messages, and at low load a lone message waits for nobody.
 //
+// With several flushers the queue is split by conversation (a hash of its
+// id picks the shard) and each shard has at most one flusher: batches
+// that commit at once never touch the same conversation row, so none
+// waits for another's row lock (and its commit) to number its messages.
+//
 // A batch that fails stores nothing (one transaction) and acks nothing:
 // each of its messages is then tried again alone, in its own transaction,
 // so that one message the database refuses fails only its own sender;
@@ -61,12 +66,30 @@ type appendResult struct {
 
 // groupCommitter is a Store's queue of messages waiting for a batch.
 type groupCommitter struct {
-	cfg      GroupCommit
-	mu       sync.Mutex
-	pending  []*appendReq
-	flushers int // running
+	cfg    GroupCommit
+	mu     sync.Mutex
+	shards []gcShard // cfg.Flushers of them
 	// batches and messages count committed batches and what they held.
 	batches, messages atomic.Int64
+}
+
+// gcShard is the queue of the conversations that hash to it.
+type gcShard struct {
+	pending []*appendReq
+	running bool // its flusher is running
+}
+
+// shardOf returns the shard of a conversation (FNV-1a of its id).
+func (g *groupCommitter) shardOf(convID string) int {
+	if len(g.shards) == 1 {
+		return 0
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(convID); i++ {
+		h ^= uint32(convID[i])
+		h *= 16777619
+	}
+	return int(h % uint32(len(g.shards)))
 }
 
 // SetGroupCommit replaces the group commit settings; call it before the
@@ -78,6 +101,7 @@ func (s *Store) SetGroupCommit(c GroupCommit) {
 	if c.Flushers <= 0 {
 		c.Flushers = max(1, s.d.AppendFlushers)
 	}
+	s.gc.shards = make([]gcShard, c.Flushers)
 	s.gc.cfg = c
 }
 
@@ -90,15 +114,15 @@ func (s *Store) GroupCommitStats() (batches, messages int64) {
 // appendGrouped queues m for the next batch and waits for its result.
 func (s *Store) appendGrouped(ctx context.Context, m *chatcore.Message) (*chatcore.Message, bool, error) {
 	r := &appendReq{ctx: ctx, m: m, done: make(chan appendResult, 1)}
+	i := s.gc.shardOf(m.ConversationID)
 	s.gc.mu.Lock()
-	s.gc.pending = append(s.gc.pending, r)
-	start := s.gc.flushers < s.gc.cfg.Flushers
-	if start {
-		s.gc.flushers++
-	}
+	sh := &s.gc.shards[i]
+	sh.pending = append(sh.pending, r)
+	start := !sh.running
+	sh.running = true
 	s.gc.mu.Unlock()
 	if start {
-		go s.flushLoop()
+		go s.flushLoop(i)
 	}
 	select {
 	case res := <-r.done:
@@ -110,13 +134,13 @@ func (s *Store) appendGrouped(ctx context.Context, m *chatcore.Message) (*chatco
 	}
 }
 
-// flushLoop commits batches until nothing is queued; up to Flushers run.
-func (s *Store) flushLoop() {
+// flushLoop commits the batches of shard i until nothing is queued there.
+func (s *Store) flushLoop(i int) {
 	if s.gc.cfg.Linger > 0 {
 		time.Sleep(s.gc.cfg.Linger)
 	}
 	for {
-		batch := s.takeBatch()
+		batch := s.takeBatch(i)
 		if batch == nil {
 			return
 		}
@@ -124,22 +148,23 @@ func (s *Store) flushLoop() {
 	}
 }
 
-// takeBatch removes up to MaxBatch queued requests, leaving for the next
-// batch any that repeat a (conversation, sender, client_id) already in
-// this one: that retry then finds the first stored. It returns nil, and
-// ends the flusher's turn, when nothing is queued.
-func (s *Store) takeBatch() []*appendReq {
+// takeBatch removes up to MaxBatch requests queued in shard i, leaving for
+// the next batch any that repeat a (conversation, sender, client_id)
+// already in this one: that retry then finds the first stored. It returns
+// nil, and ends the flusher's turn, when nothing is queued.
+func (s *Store) takeBatch(i int) []*appendReq {
 	s.gc.mu.Lock()
 	defer s.gc.mu.Unlock()
-	if len(s.gc.pending) == 0 {
-		s.gc.flushers--
+	sh := &s.gc.shards[i]
+	if len(sh.pending) == 0 {
+		sh.running = false
 		return nil
 	}
 	type key struct{ conv, sender, client string }
 	var seen map[key]bool
-	batch := make([]*appendReq, 0, min(len(s.gc.pending), s.gc.cfg.MaxBatch))
-	rest := s.gc.pending[:0]
-	for _, r := range s.gc.pending {
+	batch := make([]*appendReq, 0, min(len(sh.pending), s.gc.cfg.MaxBatch))
+	rest := sh.pending[:0]
+	for _, r := range sh.pending {
 		if r.ctx.Err() != nil {
 			r.done <- appendResult{err: r.ctx.Err()}
 			continue
@@ -161,8 +186,8 @@ func (s *Store) takeBatch() []*appendReq {
 		}
 		batch = append(batch, r)
 	}
-	clear(s.gc.pending[len(rest):])
-	s.gc.pending = rest
+	clear(sh.pending[len(rest):])
+	sh.pending = rest
 	return batch
 }
 
