@@ -40,10 +40,13 @@ const (
 	foreignKeyViolation = "23503"
 )
 
-// appendFlushers is how many group-commit batches commit at once: a few
-// backends share the inserts' CPU (indexes, triggers) across cores, and each
-// batch still shares one commit among its messages.
-const appendFlushers = 4
+// appendFlushers is how many group-commit batches commit at once (each over
+// its own share of the conversations): two backends share the inserts' CPU
+// (indexes, triggers) across cores while each batch still shares one commit
+// among its messages. More made smaller batches whose commits queued on
+// Postgres's WAL write lock (docs/benchmarks.md, "Flushers split by
+// conversation").
+const appendFlushers = 2
 
 // migrationLockID keys the advisory lock Migrate holds ("parley" in ASCII).
 const migrationLockID int64 = 0x7061726c6579
