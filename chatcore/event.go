@@ -21,6 +21,10 @@ type Event struct {
 	// Invalidate, when set, drops cached member lists on every node
 	// (membercache.go); such an event has no recipients.
 	Invalidate *Invalidation `json:"i,omitempty"`
+	// Origin names the hub that published the event. That hub has
+	// dispatched it to its own sockets already and skips it when the bus
+	// brings it back; every other node dispatches it.
+	Origin string `json:"o,omitempty"`
 }
 
 // Stamped returns ev with PublishedAt set to now unless it is set already.

@@ -2,6 +2,7 @@ package chatcore
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -44,6 +45,7 @@ type Hub struct {
 	hooks Hooks
 	log   *slog.Logger
 	seed  maphash.Seed
+	id    string // Event.Origin of what this hub publishes
 
 	shards [hubShards]hubShard
 	conns  atomic.Int64
@@ -64,7 +66,7 @@ func NewHub(bus Bus, hooks Hooks, logger *slog.Logger) *Hub {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	h := &Hub{bus: bus, hooks: hooks, log: logger, seed: maphash.MakeSeed()}
+	h := &Hub{bus: bus, hooks: hooks, log: logger, seed: maphash.MakeSeed(), id: rand.Text()}
 	for i := range h.shards {
 		h.shards[i].clients = make(map[string][]Client)
 	}
@@ -122,19 +124,17 @@ func (h *Hub) remove(c Client) bool {
 func (h *Hub) LocalConnections() int { return int(h.conns.Load()) }
 
 // Publish sends ev to every node through the bus, stamped (Event.Stamped).
-// Local clients receive it when the bus delivers it back to Run; with no
-// bus it is dispatched here directly.
+// This node's clients get it at once, before the bus's round trip: the
+// event carries this hub's id as its Origin and Run skips it when the bus
+// delivers it back. A failed publish has reached this node's clients only.
 func (h *Hub) Publish(ctx context.Context, ev Event) error {
 	ev = ev.Stamped(time.Now())
-	if ev.Close != nil {
-		// A disabled or deleted account is out of this node's member
-		// lists before anyone hears of it (Dispatch does the others).
-		h.invalidateFor(ev)
-	}
 	if h.bus == nil {
 		h.Dispatch(ev)
 		return nil
 	}
+	ev.Origin = h.id
+	h.Dispatch(ev)
 	if err := h.bus.Publish(ctx, ev); err != nil {
 		return fmt.Errorf("publish event: %w", err)
 	}
@@ -145,7 +145,7 @@ func (h *Hub) Publish(ctx context.Context, ev Event) error {
 // is done; it returns nil then. With no bus it just waits.
 func (h *Hub) Run(ctx context.Context) error {
 	if h.bus != nil {
-		if err := h.bus.Subscribe(ctx, h.Dispatch); err != nil {
+		if err := h.bus.Subscribe(ctx, h.receive); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -154,6 +154,15 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// receive dispatches an event from the bus unless this hub published it
+// (Publish dispatched that one already).
+func (h *Hub) receive(ev Event) {
+	if ev.Origin != "" && ev.Origin == h.id {
+		return
+	}
+	h.Dispatch(ev)
 }
 
 // Dispatch delivers one event to the local clients of its recipients. It

@@ -265,3 +265,47 @@ type kickCounter struct {
 func (k *kickCounter) UserID() string        { return k.uid }
 func (k *kickCounter) Enqueue(b []byte) bool { k.frames++; return true }
 func (k *kickCounter) Kick()                 { k.kicks++ }
+
+// downBus is a Bus whose Publish fails, as with Redis unreachable.
+type downBus struct{ chanBus }
+
+func (b *downBus) Publish(context.Context, Event) error {
+	return fmt.Errorf("redis: connection refused")
+}
+
+// TestHubPublishLocalFirst: a publishing node's own sockets get an event
+// once, without waiting for the bus (they get it even when the bus is
+// down), and every other node's sockets get it once through the bus.
+func TestHubPublishLocalFirst(t *testing.T) {
+	bus := &chanBus{}
+	a, b := NewHub(bus, Hooks{}, nil), NewHub(bus, Hooks{}, nil)
+	ca, cb := newTestClient("alice", 10), newTestClient("alice", 10)
+	a.Register(ca)
+	b.Register(cb)
+	// Subscribed as Run would, without its goroutines.
+	bus.Subscribe(context.Background(), a.receive)
+	bus.Subscribe(context.Background(), b.receive)
+	for i, h := range []*Hub{a, b} {
+		frame := fmt.Sprintf(`{"n":%d}`, i)
+		if err := h.Publish(context.Background(), Event{Recipients: []string{"alice"}, Frame: []byte(frame)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{`{"n":0}`, `{"n":1}`}
+	for name, c := range map[string]*testClient{"publishing node": ca, "other node": cb} {
+		if got := c.got(); !slices.Equal(got, want) {
+			t.Errorf("%s's socket: got %q, want %q (each event once)", name, got, want)
+		}
+	}
+
+	down := &downBus{}
+	h := NewHub(down, Hooks{}, nil)
+	c := newTestClient("bob", 10)
+	h.Register(c)
+	if err := h.Publish(context.Background(), Event{Recipients: []string{"bob"}, Frame: []byte(`{"n":2}`)}); err == nil {
+		t.Error("publish with the bus down: got no error, want the bus's")
+	}
+	if got := c.got(); !slices.Equal(got, []string{`{"n":2}`}) {
+		t.Errorf("with the bus down, the node's own socket got %q, want the frame", got)
+	}
+}
