@@ -106,34 +106,16 @@ func (r *Reconciler) ReconcileOnce(ctx context.Context) (int, error) {
 		return 0, errors.New("workers: reconciler needs Config.Store and Config.Redis")
 	}
 	before := r.clock.Now().Add(-r.stuckAfter)
-	n := 0
-	var after *chatcore.Attachment
-	for range reconcilePages {
-		stuck, err := r.store.ListAttachments(ctx, chatcore.StatusProcessing, before, after, reconcileBatch)
-		if err != nil {
-			return n, fmt.Errorf("list stuck attachments: %w", err)
-		}
-		for _, a := range stuck {
-			if ctx.Err() != nil {
-				return n, ctx.Err()
-			}
-			action, err := r.reconcile(ctx, a)
+	n, err := r.reconcileEach(ctx, "stuck attachment handed back to the queue", nil,
+		func(after *chatcore.Attachment) ([]*chatcore.Attachment, error) {
+			stuck, err := r.store.ListAttachments(ctx, chatcore.StatusProcessing, before, after, reconcileBatch)
 			if err != nil {
-				r.log.Warn("reconcile attachment", slog.String("attachment_id", a.ID), slog.Any("error", err))
-				continue
+				return nil, fmt.Errorf("list stuck attachments: %w", err)
 			}
-			if action != "" {
-				n++
-				r.reconciled.WithLabelValues(action).Inc()
-				r.log.Info("stuck attachment handed back to the queue",
-					slog.String("attachment_id", a.ID), slog.String("action", action),
-					slog.Time("updated_at", a.UpdatedAt))
-			}
-		}
-		if len(stuck) < reconcileBatch {
-			break
-		}
-		after = stuck[len(stuck)-1]
+			return stuck, nil
+		})
+	if err != nil {
+		return n, err
 	}
 	m, err := r.reconcileStep(ctx, before)
 	return n + m, err
@@ -144,18 +126,34 @@ func (r *Reconciler) ReconcileOnce(ctx context.Context) (int, error) {
 // recording). The same checks as for a processing row hand them back; the
 // handler resumes at the playback stage.
 func (r *Reconciler) reconcileStep(ctx context.Context, before time.Time) (int, error) {
+	ready := func(a *chatcore.Attachment) bool { return a.Status == chatcore.StatusReady }
+	return r.reconcileEach(ctx, "video left at poster_ready handed back to the queue", ready,
+		func(after *chatcore.Attachment) ([]*chatcore.Attachment, error) {
+			left, err := r.store.ListAttachmentsAtStep(ctx, chatcore.StepPosterReady, before, after, reconcileBatch)
+			if err != nil {
+				return nil, fmt.Errorf("list attachments left at %s: %w", chatcore.StepPosterReady, err)
+			}
+			return left, nil
+		})
+}
+
+// reconcileEach walks up to reconcilePages pages of list (each after the
+// previous page's last attachment) and reconciles every attachment on them
+// that keep accepts (nil: all), logging msg for each one handed back.
+func (r *Reconciler) reconcileEach(ctx context.Context, msg string, keep func(*chatcore.Attachment) bool,
+	list func(after *chatcore.Attachment) ([]*chatcore.Attachment, error)) (int, error) {
 	n := 0
 	var after *chatcore.Attachment
 	for range reconcilePages {
-		stuck, err := r.store.ListAttachmentsAtStep(ctx, chatcore.StepPosterReady, before, after, reconcileBatch)
+		page, err := list(after)
 		if err != nil {
-			return n, fmt.Errorf("list attachments left at %s: %w", chatcore.StepPosterReady, err)
+			return n, err
 		}
-		for _, a := range stuck {
+		for _, a := range page {
 			if ctx.Err() != nil {
 				return n, ctx.Err()
 			}
-			if a.Status != chatcore.StatusReady {
+			if keep != nil && !keep(a) {
 				continue
 			}
 			action, err := r.reconcile(ctx, a)
@@ -166,15 +164,14 @@ func (r *Reconciler) reconcileStep(ctx context.Context, before time.Time) (int, 
 			if action != "" {
 				n++
 				r.reconciled.WithLabelValues(action).Inc()
-				r.log.Info("video left at poster_ready handed back to the queue",
-					slog.String("attachment_id", a.ID), slog.String("action", action),
+				r.log.Info(msg, slog.String("attachment_id", a.ID), slog.String("action", action),
 					slog.Time("updated_at", a.UpdatedAt))
 			}
 		}
-		if len(stuck) < reconcileBatch {
+		if len(page) < reconcileBatch {
 			break
 		}
-		after = stuck[len(stuck)-1]
+		after = page[len(page)-1]
 	}
 	return n, nil
 }
