@@ -129,12 +129,13 @@ func (h *Hub) LocalConnections() int { return int(h.conns.Load()) }
 // delivers it back. A failed publish has reached this node's clients only.
 func (h *Hub) Publish(ctx context.Context, ev Event) error {
 	ev = ev.Stamped(time.Now())
+	if h.bus != nil {
+		ev.Origin = h.id
+	}
+	h.Dispatch(ev)
 	if h.bus == nil {
-		h.Dispatch(ev)
 		return nil
 	}
-	ev.Origin = h.id
-	h.Dispatch(ev)
 	if err := h.bus.Publish(ctx, ev); err != nil {
 		return fmt.Errorf("publish event: %w", err)
 	}

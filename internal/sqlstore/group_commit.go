@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,7 @@ type groupCommitter struct {
 	cfg    GroupCommit
 	mu     sync.Mutex
 	shards []gcShard // cfg.Flushers of them
+	seed   maphash.Seed
 	// batches and messages count committed batches and what they held.
 	batches, messages atomic.Int64
 }
@@ -79,17 +81,12 @@ type gcShard struct {
 	running bool // its flusher is running
 }
 
-// shardOf returns the shard of a conversation (FNV-1a of its id).
+// shardOf returns the shard of a conversation (a hash of its id).
 func (g *groupCommitter) shardOf(convID string) int {
 	if len(g.shards) == 1 {
 		return 0
 	}
-	h := uint32(2166136261)
-	for i := 0; i < len(convID); i++ {
-		h ^= uint32(convID[i])
-		h *= 16777619
-	}
-	return int(h % uint32(len(g.shards)))
+	return int(maphash.String(g.seed, convID) % uint64(len(g.shards)))
 }
 
 // SetGroupCommit replaces the group commit settings; call it before the
@@ -102,6 +99,7 @@ func (s *Store) SetGroupCommit(c GroupCommit) {
 		c.Flushers = max(1, s.d.AppendFlushers)
 	}
 	s.gc.shards = make([]gcShard, c.Flushers)
+	s.gc.seed = maphash.MakeSeed()
 	s.gc.cfg = c
 }
 
