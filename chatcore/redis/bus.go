@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/chatcore"
+	"github.com/parley-chat/parley/internal/batch"
 )
 
 // ErrClosed is returned by Publish and Subscribe after Close.
@@ -116,10 +117,8 @@ type Bus struct {
 	subs   map[*subscription]struct{}
 	wg     sync.WaitGroup
 
-	// Publishes waiting for a pipeline, and how many flushers run.
-	pubMu      sync.Mutex
-	pubPending []*publishReq
-	pubFlush   int
+	// Publishes waiting for a pipeline (sendPublishes).
+	pubQ batch.Queue[*publishReq]
 
 	published, pipelines, received, dropped, malformed, reconnects atomic.Uint64
 }
@@ -142,13 +141,15 @@ var _ chatcore.Bus = (*Bus)(nil)
 func NewBus(client goredis.UniversalClient, opts BusOptions) *Bus {
 	opts = opts.withDefaults()
 	ch := opts.Prefix + "events"
-	return &Bus{
+	b := &Bus{
 		client:  client,
 		opts:    opts,
 		channel: ch,
 		log:     opts.Logger.With(slog.String("component", "bus"), slog.String("channel", ch)),
 		subs:    make(map[*subscription]struct{}),
 	}
+	b.pubQ.Run, b.pubQ.MaxBatch, b.pubQ.Flushers = b.sendPublishes, publishBatch, opts.PublishFlushers
+	return b
 }
 
 // Channel returns the Redis pub/sub channel the Bus uses.
@@ -176,16 +177,7 @@ func (b *Bus) Publish(ctx context.Context, ev chatcore.Event) error {
 		return fmt.Errorf("encode event: %w", err)
 	}
 	r := &publishReq{payload: payload, done: make(chan error, 1)}
-	b.pubMu.Lock()
-	b.pubPending = append(b.pubPending, r)
-	start := b.pubFlush < b.opts.PublishFlushers
-	if start {
-		b.pubFlush++
-	}
-	b.pubMu.Unlock()
-	if start {
-		go b.publishLoop()
-	}
+	b.pubQ.Add(r)
 	select {
 	case err := <-r.done:
 		if err != nil {
@@ -195,35 +187,6 @@ func (b *Bus) Publish(ctx context.Context, ev chatcore.Event) error {
 	case <-ctx.Done():
 		return fmt.Errorf("publish to %s: %w", b.channel, ctx.Err())
 	}
-}
-
-// publishLoop sends pipelines until nothing is queued.
-func (b *Bus) publishLoop() {
-	for {
-		batch := b.takePublishes()
-		if batch == nil {
-			return
-		}
-		b.sendPublishes(batch)
-	}
-}
-
-// takePublishes removes up to publishBatch queued publishes, in order; nil
-// (and the flusher's turn ends) when none is queued.
-func (b *Bus) takePublishes() []*publishReq {
-	b.pubMu.Lock()
-	defer b.pubMu.Unlock()
-	if len(b.pubPending) == 0 {
-		b.pubFlush--
-		return nil
-	}
-	n := min(len(b.pubPending), publishBatch)
-	batch := make([]*publishReq, n)
-	copy(batch, b.pubPending)
-	rest := copy(b.pubPending, b.pubPending[n:])
-	clear(b.pubPending[rest:])
-	b.pubPending = b.pubPending[:rest]
-	return batch
 }
 
 // sendPublishes publishes batch in one round trip and answers each caller.

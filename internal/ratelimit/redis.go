@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/batch"
 )
 
 // Limiter is what the edge asks before it does work for a key: Keyed
@@ -106,9 +107,7 @@ type Redis struct {
 	log      *slog.Logger
 	lastWarn atomic.Int64
 
-	mu       sync.Mutex
-	pending  []*allowReq
-	flushers int // running
+	q batch.Queue[*allowReq] // Allow calls waiting for a script call (run)
 	// calls counts script calls, for tests and benchmarks.
 	calls atomic.Int64
 }
@@ -127,6 +126,7 @@ func NewRedis(rdb redis.UniversalClient, name string, perSecond float64, burst i
 		log = slog.Default()
 	}
 	l := &Redis{rdb: rdb, prefix: "parley:rl:" + name + ":", burst: burst, log: log}
+	l.q.Run, l.q.MaxBatch, l.q.Flushers = l.run, maxBatch, maxFlushers
 	if perSecond <= 0 || burst <= 0 {
 		l.off = true // as Keyed: negative disables; zero is never configured (defaults apply)
 		return l
@@ -143,16 +143,7 @@ func (l *Redis) Allow(key string, _ time.Time) (bool, time.Duration) {
 		return true, 0
 	}
 	r := &allowReq{key: l.prefix + key, done: make(chan allowResult, 1)}
-	l.mu.Lock()
-	l.pending = append(l.pending, r)
-	start := l.flushers < maxFlushers
-	if start {
-		l.flushers++
-	}
-	l.mu.Unlock()
-	if start {
-		go l.flushLoop()
-	}
+	l.q.Add(r)
 	t := time.NewTimer(RedisTimeout)
 	defer t.Stop()
 	select {
@@ -171,35 +162,6 @@ func (l *Redis) Allow(key string, _ time.Time) (bool, time.Duration) {
 // ScriptCalls returns how many script calls (round trips) answered Allow
 // calls so far.
 func (l *Redis) ScriptCalls() int64 { return l.calls.Load() }
-
-// flushLoop answers batches until nothing is queued.
-func (l *Redis) flushLoop() {
-	for {
-		batch := l.takeBatch()
-		if batch == nil {
-			return
-		}
-		l.run(batch)
-	}
-}
-
-// takeBatch removes up to maxBatch queued requests; nil (and the flusher's
-// turn ends) when none is queued.
-func (l *Redis) takeBatch() []*allowReq {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.pending) == 0 {
-		l.flushers--
-		return nil
-	}
-	n := min(len(l.pending), maxBatch)
-	batch := make([]*allowReq, n)
-	copy(batch, l.pending)
-	rest := copy(l.pending, l.pending[n:])
-	clear(l.pending[rest:])
-	l.pending = l.pending[:rest]
-	return batch
-}
 
 // run asks Redis about batch in one script call and answers each request.
 func (l *Redis) run(batch []*allowReq) {
