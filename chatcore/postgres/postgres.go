@@ -111,6 +111,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		AppendBatch:           appendBatch,
 		AppendFlushers:        appendFlushers,
 		ArrayParams:           true,
+		ShareLock:             ` FOR SHARE OF a`,
 		SearchFrom:            searchFrom,
 		SearchWhere:           searchWhere,
 		SearchMatch:           searchMatch,

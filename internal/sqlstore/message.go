@@ -281,7 +281,7 @@ func (s *Store) attachable(ctx context.Context, q queryer, senderID string, ids 
 		return nil, chatcore.Errorf(chatcore.EInvalid, "an attachment is listed twice")
 	}
 	cond, args := s.in("a.id", 1, ids)
-	rows, err := q.QueryContext(ctx, `SELECT `+attachmentCols+` FROM attachments a WHERE `+cond, args...)
+	rows, err := q.QueryContext(ctx, `SELECT `+attachmentCols+` FROM attachments a WHERE `+cond+s.d.ShareLock, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load attachments: %w", err)
 	}

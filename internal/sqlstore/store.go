@@ -77,6 +77,12 @@ type Dialect struct {
 	// row is written, so RETURNING does not see them and the store reads
 	// them again (SQLite).
 	StampsAfterWrite bool
+	// ShareLock, appended to the query that loads the attachments a send
+	// links, holds them until the send commits (" FOR SHARE OF a"), so a
+	// worker's status change either lands before the send reads the row or
+	// waits until the link is visible to the worker's notify. Empty: the
+	// engine has one writer, which orders the two already (SQLite).
+	ShareLock string
 }
 
 // Store implements chatcore.Store on database/sql.

@@ -231,15 +231,17 @@ describe("SDK against parley dev", () => {
     for (let i = 1; i < progress.length; i++) assert.ok(progress[i][0] >= progress[i - 1][0], "progress never goes back");
     assert.deepEqual(progress.at(-1), [size, size]);
 
-    const updated = [];
-    bob.on("messageUpdated", (m) => updated.push(m));
-    const ready = new Promise((r) => bob.on("attachment", (e) => e.attachment.status === "ready" && r(e.attachment)));
+    // Bob's copy of the message: the message frame, then in-place updates.
+    // The worker may finish before or after the send; either way his copy
+    // must end up ready (in the message itself, or by an attachment frame).
+    let bobsCopy = null;
+    bob.on("message", (m) => m.conversation_id === conv.id && (bobsCopy = m));
+    bob.on("messageUpdated", (m) => bobsCopy && m.seq === bobsCopy.seq && (bobsCopy = m));
     const { stored } = alice.send(conv.id, "", { attachmentIds: [att.id] });
     const msg = await stored;
     assert.equal(msg.attachments[0].id, att.id);
-    const done = await ready;
-    assert.equal(done.id, att.id);
-    await waitFor(() => updated.some((m) => m.attachments[0]?.status === "ready"), 5_000, "the message updated in place");
+    await waitFor(() => bobsCopy?.attachments[0]?.status === "ready", 30_000, "bob's copy of the message shows the attachment ready");
+    assert.equal(bobsCopy.attachments[0].id, att.id);
 
     const res = await fetch(bob.variantURL(att.id, "original"), { headers: { Authorization: `Bearer ${await bob.auth.accessToken()}` } });
     assert.equal(res.status, 200);
