@@ -350,6 +350,9 @@ func (s *authService) EnsureAdmin(ctx context.Context, username, password string
 		if err := s.revokeUserSessions(ctx, u.ID); err != nil {
 			return nil, internalError("ensure admin", err)
 		}
+		// Its open sockets close on every node now (4012), not when their
+		// access tokens expire.
+		s.closeSockets(ctx, u.ID, nil, CloseSessionRevoked)
 		return u, nil
 	case ENotFound:
 	default:

@@ -187,13 +187,23 @@ func TestEnsureAdmin(t *testing.T) {
 		t.Errorf("unchanged bootstrap revoked the session: %v", err)
 	}
 	// Again, with a new password: same account, new password, and every
-	// session of the old password revoked (issue 12).
+	// session of the old password revoked (issue 12), its sockets closed.
+	sock := &closable{client: newClient(u.ID, 4), id: "s1", reason: make(chan string, 1)}
+	t.Cleanup(h.svc.Hub.Register(sock))
 	u2, err := h.svc.Auth.EnsureAdmin(ctx, "root", "new-admin-password", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u2.ID != u.ID {
 		t.Errorf("got id %s, want %s", u2.ID, u.ID)
+	}
+	select {
+	case r := <-sock.reason:
+		if r != chatcore.CloseSessionRevoked {
+			t.Errorf("the admin's socket closed for %q, want %q", r, chatcore.CloseSessionRevoked)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the admin's socket stayed open after the bootstrap changed the password")
 	}
 	if _, err := h.svc.Auth.Login(ctx, "root", "admin-password"); chatcore.ErrorCode(err) != chatcore.EUnauthorized {
 		t.Errorf("old password: got %v, want unauthorized", err)
