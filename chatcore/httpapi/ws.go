@@ -127,6 +127,10 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.setExpiry(exp)
 	c.armPing()
 	s.log.Debug("websocket connected", "user_id", user.ID, "conn_id", c.id)
+	// A session revoked (or an account disabled) after the check above and
+	// before Register sent its close to no socket of this one: check again
+	// now that this socket hears closes, so none outlives its session.
+	s.recheckSession(c, token)
 
 	// The socket lives on in a goroutine of its own: this one returns, so
 	// its stack (grown by the handshake) and the request are freed. An idle
@@ -275,6 +279,22 @@ func (s *Server) checkDevice(ctx context.Context, userID, deviceID string) error
 		}
 	}
 	return chatcore.Errorf(chatcore.ENotFound, "unknown device_id: register it with PUT /v1/devices first")
+}
+
+// recheckSession closes c (4012, or 4010 for a disabled account) when its
+// token stopped authenticating while it connected. Other errors (the
+// database briefly unreachable) leave it open: the token's expiry and the
+// next revocation's close still apply.
+func (s *Server) recheckSession(c *wsConn, token string) {
+	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
+	defer cancel()
+	_, _, err := s.cfg.Auth.Authenticate(ctx, token)
+	switch chatcore.ErrorCode(err) {
+	case chatcore.EUnauthorized:
+		c.CloseFor(chatcore.CloseSessionRevoked)
+	case chatcore.EAccountDisabled:
+		c.CloseFor(chatcore.CloseAccountDisabled)
+	}
 }
 
 // presenceID is the socket's id in presence: it names the device, if any,

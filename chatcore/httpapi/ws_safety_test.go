@@ -1,7 +1,12 @@
 package httpapi
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/chatcore"
 )
 
 // TestWebSocketTypingLimitPerUser: the typing limit is the user's, shared
@@ -30,5 +35,50 @@ func TestWebSocketTypingLimitPerUser(t *testing.T) {
 	}
 	if f.Code != "rate_limited" {
 		t.Fatalf("third typing frame of the user: got %s, want rate_limited", f.Raw)
+	}
+}
+
+// revokeWhileConnecting is the real auth service, except that once armed,
+// the next Authenticate that passes logs the session out right after the
+// check: the revocation lands between the socket's token check and its
+// joining the hub, so its close event reaches no socket.
+type revokeWhileConnecting struct {
+	chatcore.AuthService
+	refresh string
+	armed   atomic.Bool
+	tb      testing.TB
+}
+
+func (a *revokeWhileConnecting) Authenticate(ctx context.Context, token string) (*chatcore.User, time.Time, error) {
+	u, exp, err := a.AuthService.Authenticate(ctx, token)
+	if err == nil && a.armed.CompareAndSwap(true, false) {
+		if lerr := a.AuthService.Logout(ctx, a.refresh); lerr != nil {
+			a.tb.Errorf("logout: %v", lerr)
+		}
+	}
+	return u, exp, err
+}
+
+// TestWebSocketRevokedWhileConnecting: a socket whose session is revoked
+// while it connects still closes with 4012, instead of living on until its
+// access token expires.
+func TestWebSocketRevokedWhileConnecting(t *testing.T) {
+	auth := &revokeWhileConnecting{tb: t}
+	e := newEnv(t, envOptions{cfg: func(c *Config) {
+		auth.AuthService = c.Auth
+		c.Auth = auth
+	}})
+	dee := e.register("dee")
+	auth.refresh = dee.refresh
+	auth.armed.Store(true)
+	s := e.dial(dee.access)
+	if st := s.closeStatus(5 * time.Second); st != closeSessionRevoked {
+		t.Fatalf("socket of a session revoked while it connected: closed with %d, want %d", st, closeSessionRevoked)
+	}
+	// A socket of a live session stays.
+	eve := e.register("eve")
+	s2 := e.dial(eve.access)
+	s2.sendJSON(map[string]any{"type": "ping", "ref": "still-here"})
+	for f := s2.next(); f.Type != "pong"; f = s2.next() {
 	}
 }
