@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -197,7 +198,11 @@ func (s *messageService) Send(ctx context.Context, callerID string, req SendRequ
 		Mentions:       mentions,
 		Location:       req.Location,
 	}
+	began := time.Now()
 	msg, created, err := s.store.AppendMessage(ctx, m, req.AttachmentIDs)
+	if s.hooks.StoreLatency != nil {
+		s.hooks.StoreLatency(time.Since(began))
+	}
 	if err != nil {
 		switch ErrorCode(err) {
 		case EInvalid, ETooLarge, EConflict, EForbidden:

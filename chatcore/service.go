@@ -95,6 +95,7 @@ type ServiceConfig struct {
 // must be cheap and must not block: they run on the send and fan-out paths.
 type Hooks struct {
 	MessageStored func()                // after a message is stored (not on dedup)
+	StoreLatency  func(d time.Duration) // a send's append: group-commit wait and commit included
 	FanoutLatency func(d time.Duration) // publish → local enqueue, per event delivered on this node
 	SlowConsumer  func()                // a client was dropped for not keeping up
 }

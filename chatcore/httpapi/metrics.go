@@ -22,6 +22,7 @@ type Metrics struct {
 	wsConnections  prometheus.Gauge
 	messagesStored prometheus.Counter
 	fanoutLatency  prometheus.Histogram
+	storeLatency   prometheus.Histogram
 	slowConsumers  prometheus.Counter
 	httpRequests   *prometheus.CounterVec
 	httpDuration   *prometheus.HistogramVec
@@ -41,6 +42,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if m.messagesStored, err = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_messages_stored_total",
 		Help: "Messages stored by this node (retries deduplicated by client_id are not counted).",
+	})); err != nil {
+		return nil, err
+	}
+	if m.storeLatency, err = register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_message_store_seconds",
+		Help:    "Time a send spends storing its message: waiting for its group-commit batch, and the batch's transaction up to the commit.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 	})); err != nil {
 		return nil, err
 	}
@@ -93,6 +101,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 func (m *Metrics) Hooks() chatcore.Hooks {
 	return chatcore.Hooks{
 		MessageStored: m.messagesStored.Inc,
+		StoreLatency:  func(d time.Duration) { m.storeLatency.Observe(d.Seconds()) },
 		FanoutLatency: func(d time.Duration) { m.fanoutLatency.Observe(d.Seconds()) },
 		SlowConsumer:  m.slowConsumers.Inc,
 	}

@@ -403,9 +403,20 @@ func TestOperationalEndpoints(t *testing.T) {
 		"parley_ws_connections 0",
 		"parley_messages_stored_total 0",
 		"parley_fanout_latency_seconds_count",
+		"parley_message_store_seconds_count 0",
 	} {
 		if !strings.Contains(string(r.body), want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// A send is counted, and so is the time its append took.
+	moe := e.register("moe")
+	conv := e.direct(lee, moe)
+	e.must(201, "POST", "/v1/conversations/"+conv.ID+"/messages", lee.access, map[string]any{"client_id": "m1", "body": "hi"}, nil)
+	r = e.must(200, "GET", "/metrics", "", nil, nil)
+	for _, want := range []string{"parley_messages_stored_total 1", "parley_message_store_seconds_count 1"} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("/metrics after one send lacks %q", want)
 		}
 	}
 }
