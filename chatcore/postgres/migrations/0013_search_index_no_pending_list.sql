@@ -1,0 +1,11 @@
+-- Issue 9: the search index's pending list (GIN fastupdate, on by default)
+-- takes new entries cheaply until it holds gin_pending_list_limit (4 MB,
+-- about 10,000 messages here), and then the insert that finds it full merges
+-- all of it into the index inside its own statement. That insert is a
+-- group-commit batch, holding its conversations' row locks, so every send
+-- queued behind it waited: at 2,000 msg/s the batch statement's longest run
+-- was 87-164 ms against a mean of 0.46-0.52 ms (pg_stat_statements). Without
+-- the pending list each insert updates the index itself: the longest run fell
+-- to 15 ms for a mean of 0.53 ms (docs/benchmarks.md, "Search index without
+-- a pending list").
+ALTER INDEX messages_conversation_body_tsv SET (fastupdate = off);
