@@ -1,11 +1,13 @@
--- Issue 9: the search index's pending list (GIN fastupdate, on by default)
--- takes new entries cheaply until it holds gin_pending_list_limit (4 MB,
--- about 10,000 messages here), and then the insert that finds it full merges
--- all of it into the index inside its own statement. That insert is a
--- group-commit batch, holding its conversations' row locks, so every send
+-- Issue 9: the search index's pending list (GIN fastupdate) takes new
+-- entries cheaply until it holds gin_pending_list_limit (4 MB by default,
+-- about 10,000 messages here); then the insert that finds it full merges all
+-- of it into the index inside its own statement. That insert is a
+-- group-commit batch holding its conversations' row locks, so every send
 -- queued behind it waited: at 2,000 msg/s the batch statement's longest run
--- was 87-164 ms against a mean of 0.46-0.52 ms (pg_stat_statements). Without
--- the pending list each insert updates the index itself: the longest run fell
--- to 15 ms for a mean of 0.53 ms (docs/benchmarks.md, "Search index without
--- a pending list").
-ALTER INDEX messages_conversation_body_tsv SET (fastupdate = off);
+-- was 87-164 ms against a mean of 0.46-0.52 ms (pg_stat_statements).
+-- Without a pending list (fastupdate off) the longest run fell to 15 ms but
+-- every insert wrote the index itself: 53% more WAL. A 256 kB pending list
+-- keeps the cheap inserts (mean 0.37 ms, WAL as before) and merges a
+-- sixteenth as much at a time (longest run 20 ms). docs/benchmarks.md,
+-- "The search index's pending list".
+ALTER INDEX messages_conversation_body_tsv SET (gin_pending_list_limit = 256);
