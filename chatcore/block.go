@@ -74,4 +74,9 @@ type BlockStore interface {
 	// DirectPeers returns those of among who share a direct conversation
 	// with userID.
 	DirectPeers(ctx context.Context, userID string, among []string) ([]string, error)
+	// RestampSharedReceipts gives the receipts of a and b, in every
+	// conversation both are members of, new change ids, and returns them:
+	// when a block between them ends, devices that synced past the
+	// receipts the block hid get them again.
+	RestampSharedReceipts(ctx context.Context, a, b string) ([]Receipt, error)
 }

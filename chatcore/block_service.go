@@ -77,8 +77,37 @@ func (s *blockService) Unblock(ctx context.Context, callerID, userID string) err
 	}
 	if deleted {
 		s.invalidateMembers(ctx)
+		s.resendReceipts(ctx, callerID, userID)
 	}
 	return nil
+}
+
+// resendReceipts tells a and b, once no block stands between them, how far
+// the other has received and read in the conversations they share: the
+// receipts moved during the block reached neither (live or by sync). A
+// failure is logged: the unblock itself is done, and the next receipt of
+// each brings the other up to date.
+func (s *blockService) resendReceipts(ctx context.Context, a, b string) {
+	rel, err := s.blockRelations(ctx, a)
+	if err == nil && (rel.Blocks[b] || rel.BlockedBy[b]) {
+		return // still blocked the other way
+	}
+	var rs []Receipt
+	if err == nil {
+		rs, err = s.blocks.RestampSharedReceipts(ctx, a, b)
+	}
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: resend receipts after unblock",
+			slog.String("user_id", a), slog.String("other_id", b), slog.Any("error", err))
+		return
+	}
+	for _, r := range rs {
+		to := a
+		if r.UserID == a {
+			to = b
+		}
+		s.publish(ctx, []string{to}, EncodeFrame(ReceiptFrame{Type: FrameReceipt, Receipt: r, Cursor: LiveCursor(r.ChangeID)}), "unblock")
+	}
 }
 
 func (s *blockService) Blocks(ctx context.Context, callerID string) ([]Block, error) {

@@ -146,9 +146,45 @@ func testReceiptsStopAcrossBlocks(t *testing.T, h *harness) {
 		}
 	}
 
-	// Unblocked: receipts flow again.
+	// Unblocked: each is told the receipts the block hid, live and in the
+	// sync feed, and receipts flow again.
 	if err := h.svc.Blocks.Unblock(ctx, a, b); err != nil {
 		t.Fatal(err)
+	}
+	hidden := func(x *client, of string, want map[string]int64) {
+		t.Helper()
+		got := map[string]int64{}
+		for len(got) < len(want) {
+			f := MustNextFrame(t, x)
+			if f.Type == chatcore.FramePresence {
+				continue
+			}
+			if f.Type != chatcore.FrameReceipt || f.UserID != of {
+				t.Fatalf("%s after the unblock: got %+v, want %s's receipts", x.user, f, of)
+			}
+			got[f.ConversationID] = f.ReadSeq
+		}
+		for conv, read := range want {
+			if got[conv] != read {
+				t.Errorf("%s after the unblock: %s's read_seq in %s is %d, want %d", x.user, of, conv, got[conv], read)
+			}
+		}
+	}
+	hidden(ca, b, map[string]int64{tr.direct.ID: 3, tr.group.ID: 2})
+	hidden(cb, a, map[string]int64{tr.direct.ID: 3, tr.group.ID: 2})
+	expectNoFrame(t, cc, 100*time.Millisecond) // carol knew already
+	res, err = h.svc.Sync.Sync(ctx, b, res.Cursor, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromAlice := map[string]int64{}
+	for _, ch := range res.Changes {
+		if ch.Receipt != nil && ch.Receipt.UserID == a {
+			fromAlice[ch.Receipt.ConversationID] = ch.Receipt.ReadSeq
+		}
+	}
+	if fromAlice[tr.direct.ID] != 3 || fromAlice[tr.group.ID] != 2 {
+		t.Errorf("bob's sync after the unblock: alice's receipts %v, want read 3 in the direct and 2 in the group", fromAlice)
 	}
 	if _, err := h.svc.Receipts.MarkRead(ctx, b, tr.group.ID, 3); err != nil {
 		t.Fatal(err)

@@ -209,3 +209,35 @@ WHERE m.conversation_id = $1 ORDER BY m.joined_at, m.user_id`, convID, userID)
 	}
 	return members, blockers, nil
 }
+
+// sharedConvs selects the conversations both $1 and $2 are members of.
+const sharedConvs = `SELECT x.conversation_id FROM members x JOIN members y ON y.conversation_id = x.conversation_id
+	WHERE x.user_id = $1 AND y.user_id = $2`
+
+// RestampSharedReceipts re-stamps (the receipt triggers of migration 0008
+// fire on any update of the receipt columns) and returns the receipts of a
+// and b in their shared conversations.
+func (s *Store) RestampSharedReceipts(ctx context.Context, a, b string) ([]chatcore.Receipt, error) {
+	if _, err := s.write.ExecContext(ctx, `UPDATE members SET delivered_seq = delivered_seq
+WHERE user_id IN ($1, $2) AND conversation_id IN (`+sharedConvs+`)`, a, b); err != nil {
+		return nil, fmt.Errorf("restamp shared receipts: %w", err)
+	}
+	rows, err := s.write.QueryContext(ctx, `SELECT conversation_id, user_id, delivered_seq, read_seq, change_id FROM members
+WHERE user_id IN ($1, $2) AND conversation_id IN (`+sharedConvs+`) ORDER BY conversation_id, user_id`, a, b)
+	if err != nil {
+		return nil, fmt.Errorf("restamp shared receipts: %w", err)
+	}
+	defer rows.Close()
+	out := []chatcore.Receipt{}
+	for rows.Next() {
+		var r chatcore.Receipt
+		if err := rows.Scan(&r.ConversationID, &r.UserID, &r.DeliveredSeq, &r.ReadSeq, &r.ChangeID); err != nil {
+			return nil, fmt.Errorf("restamp shared receipts: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("restamp shared receipts: %w", err)
+	}
+	return out, nil
+}
