@@ -89,10 +89,13 @@ func ffOutput(path string) string { return ffInput(path) }
 
 // playbackNice is the niceness of the long ffmpeg runs behind Playback
 // (transcode, remux). A video transcode keeps both cores busy for about
-// the video's duration; at a lower priority it takes the CPU a photo or a
-// voice note in the same worker leaves idle, and yields it while they run,
-// so their latency holds while a video transcodes (docs/benchmarks.md).
-const playbackNice = "10"
+// the video's duration; at the lowest priority it takes the CPU a photo or
+// a voice note in the same worker leaves idle, and yields it while they
+// run, so their latency holds while a video transcodes. At niceness 10 the
+// scheduler still gave x264 about a tenth of the cores against a photo, and
+// a photo's p99 grew 1.23–1.61× on a quiet machine; at 19, 1.09–1.17×
+// (docs/benchmarks.md). Alone, the transcode runs as fast at either.
+const playbackNice = "19"
 
 // ffmpegNiceOut is ffmpegOut at niceness playbackNice, through nice(1)
 // when the machine has it.
