@@ -494,3 +494,35 @@ func TestConcurrentSendsGaplessAndDeduplicated(t *testing.T) {
 		t.Errorf("MessageStored called %d times, want %d", got, senders*each)
 	}
 }
+
+// TestNotifySkipsDeletedAccounts: a deleted account stays a member of its
+// groups (its old messages keep their sender), but sends there never wake
+// it: the deployment's push webhook does not hear of it again.
+func TestNotifySkipsDeletedAccounts(t *testing.T) { onBothStores(t, testNotifySkipsDeletedAccounts) }
+
+func testNotifySkipsDeletedAccounts(t *testing.T, h *harness) {
+	ctx := context.Background()
+	tr := newTrio(t, h)
+	as := mustAccounts(t, h, chatcore.AccountConfig{})
+	if _, err := as.DeleteSelf(ctx, tr.c.ID, "password-carol"); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := h.svc.Messages.Send(ctx, tr.a.ID, chatcore.SendRequest{ConversationID: tr.group.ID, ClientID: "k", Body: "anyone?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-h.notifier.ch:
+		want := chatcore.Notification{UserID: tr.b.ID, ConversationID: tr.group.ID, Seq: m.Seq, SenderID: tr.a.ID}
+		if n != want {
+			t.Errorf("got %+v, want %+v (bob's, not the deleted carol's)", n, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification for bob, who is offline")
+	}
+	select {
+	case n := <-h.notifier.ch:
+		t.Errorf("got notification %+v, want bob's only", n)
+	case <-time.After(200 * time.Millisecond):
+	}
+}

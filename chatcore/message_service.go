@@ -374,9 +374,23 @@ func (s *messageService) notify(jobs ...notifyJob) {
 			slog.Int("messages", len(jobs)), slog.Int("users", len(users)), slog.Any("error", err))
 		return
 	}
+	// Deleted accounts stay members (their old messages keep a sender) but
+	// are never woken: the deployment's push webhook must not hear of them.
+	var offline []string
+	for _, uid := range users {
+		if !online[uid] {
+			offline = append(offline, uid)
+		}
+	}
+	deleted, err := s.store.DeletedUserIDs(ctx, offline)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "chatcore: deleted-account lookup for notifications failed",
+			slog.Int("messages", len(jobs)), slog.Int("users", len(offline)), slog.Any("error", err))
+		return
+	}
 	for _, j := range jobs {
 		for _, uid := range j.recipients {
-			if online[uid] {
+			if online[uid] || deleted[uid] {
 				continue
 			}
 			n := j.base

@@ -43,6 +43,8 @@ type UserStore interface {
 	SearchUsers(ctx context.Context, prefix string, limit int) ([]*User, error)
 	// SetUserCredentials sets the role and password hash of an existing user.
 	SetUserCredentials(ctx context.Context, userID string, role Role, passwordHash string) error
+	// DeletedUserIDs returns which of ids are deleted accounts.
+	DeletedUserIDs(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
 type userCtxKey struct{}

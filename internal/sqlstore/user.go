@@ -115,3 +115,20 @@ func mustAffect(res sql.Result, format string, args ...any) error {
 	}
 	return nil
 }
+
+// DeletedUserIDs returns which of ids are deleted accounts.
+func (s *Store) DeletedUserIDs(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cond, args := s.in("id", 1, ids)
+	got, err := scanStrings(s.read.QueryContext(ctx, `SELECT id FROM users WHERE deleted_at IS NOT NULL AND `+cond, args...))
+	if err != nil {
+		return nil, fmt.Errorf("deleted user ids: %w", err)
+	}
+	for _, id := range got {
+		out[id] = true
+	}
+	return out, nil
+}
