@@ -36,6 +36,11 @@ func (c *fakeClock) Add(d time.Duration) {
 // nopStore satisfies Store for tests that never reach it; any call panics.
 type nopStore struct{ Store }
 
+// DeletedUserIDs: no account of a nopStore is deleted.
+func (nopStore) DeletedUserIDs(context.Context, []string) (map[string]bool, error) {
+	return map[string]bool{}, nil
+}
+
 // nopBus and nopPresence satisfy the interfaces for unit tests.
 type nopBus struct{}
 
