@@ -222,22 +222,10 @@ func (s *Store) RestampSharedReceipts(ctx context.Context, a, b string) ([]chatc
 WHERE user_id IN ($1, $2) AND conversation_id IN (`+sharedConvs+`)`, a, b); err != nil {
 		return nil, fmt.Errorf("restamp shared receipts: %w", err)
 	}
-	rows, err := s.write.QueryContext(ctx, `SELECT conversation_id, user_id, delivered_seq, read_seq, change_id FROM members
-WHERE user_id IN ($1, $2) AND conversation_id IN (`+sharedConvs+`) ORDER BY conversation_id, user_id`, a, b)
+	rs, err := scanReceipts(s.write.QueryContext(ctx, `SELECT conversation_id, user_id, delivered_seq, read_seq, change_id FROM members
+WHERE user_id IN ($1, $2) AND conversation_id IN (`+sharedConvs+`) ORDER BY conversation_id, user_id`, a, b))
 	if err != nil {
 		return nil, fmt.Errorf("restamp shared receipts: %w", err)
 	}
-	defer rows.Close()
-	out := []chatcore.Receipt{}
-	for rows.Next() {
-		var r chatcore.Receipt
-		if err := rows.Scan(&r.ConversationID, &r.UserID, &r.DeliveredSeq, &r.ReadSeq, &r.ChangeID); err != nil {
-			return nil, fmt.Errorf("restamp shared receipts: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("restamp shared receipts: %w", err)
-	}
-	return out, nil
+	return rs, nil
 }

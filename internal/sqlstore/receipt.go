@@ -54,3 +54,21 @@ RETURNING delivered_seq, read_seq, change_id`, conversationID, userID, delivered
 		return r, false, fmt.Errorf("advance receipt: %w", err)
 	}
 }
+
+// scanReceipts collects rows of (conversation_id, user_id, delivered_seq,
+// read_seq, change_id).
+func scanReceipts(rows *sql.Rows, err error) ([]chatcore.Receipt, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []chatcore.Receipt{}
+	for rows.Next() {
+		var r chatcore.Receipt
+		if err := rows.Scan(&r.ConversationID, &r.UserID, &r.DeliveredSeq, &r.ReadSeq, &r.ChangeID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

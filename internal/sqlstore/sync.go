@@ -178,25 +178,19 @@ ORDER BY m.change_id LIMIT $3`, userID, since, limit, int64(noUpper))
 // syncReceipts: receipts of everyone in userID's conversations, moved
 // since userID joined.
 func (s *Store) syncReceipts(ctx context.Context, userID string, since int64, limit int) ([]chatcore.SyncChange, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT o.conversation_id, o.user_id, o.delivered_seq, o.read_seq, o.change_id
+	rs, err := scanReceipts(s.read.QueryContext(ctx, `SELECT o.conversation_id, o.user_id, o.delivered_seq, o.read_seq, o.change_id
 FROM members me JOIN members o ON o.conversation_id = me.conversation_id
 WHERE me.user_id = $1 AND o.change_id > $2 AND o.change_id > me.joined_change AND o.change_id > o.joined_change
-ORDER BY o.change_id LIMIT $3`, userID, since, limit)
+ORDER BY o.change_id LIMIT $3`, userID, since, limit))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []chatcore.SyncChange
-	for rows.Next() {
-		r := &chatcore.Receipt{}
-		var id int64
-		if err := rows.Scan(&r.ConversationID, &r.UserID, &r.DeliveredSeq, &r.ReadSeq, &id); err != nil {
-			return nil, err
-		}
-		r.ChangeID = id
-		out = append(out, chatcore.SyncChange{ID: id, Type: chatcore.ChangeReceipt, ConversationID: r.ConversationID, Receipt: r})
+	for i := range rs {
+		r := &rs[i]
+		out = append(out, chatcore.SyncChange{ID: r.ChangeID, Type: chatcore.ChangeReceipt, ConversationID: r.ConversationID, Receipt: r})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // syncConversations: conversations userID joined, or whose title changed,
